@@ -1,0 +1,73 @@
+# The README's two commands are `make run` and `make test`; the targets below install what
+# they need first (Python venvs from PyPI, onnxruntime-web from npm, system packages from apt).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+DEV_VENV := .venv
+DEV_PY := $(DEV_VENV)/bin/python
+SERVE_VENV := .venv-serve
+VENDOR := frontend/static/vendor/onnxruntime-web
+PYTEST_ARGS ?=
+# Debian packages: nginx for the frontend tier, Chromium for the browser tests, wrk for the
+# load benchmark.
+RUN_PACKAGES := nginx
+TEST_PACKAGES := nginx chromium wrk
+
+.PHONY: help
+help:  ## list the targets
+	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
+
+# --- environments ---------------------------------------------------------------------------
+$(DEV_VENV)/.installed: requirements-dev.txt training/requirements.txt backend/requirements.txt
+	$(PYTHON) -m venv $(DEV_VENV)
+	$(DEV_PY) -m pip install --quiet --upgrade pip
+	$(DEV_PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(SERVE_VENV)/.installed: backend/requirements.txt
+	$(PYTHON) -m venv $(SERVE_VENV)
+	$(SERVE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SERVE_VENV)/bin/python -m pip install --quiet -r backend/requirements.txt
+	touch $@
+
+$(VENDOR)/.installed: frontend/package.json frontend/package-lock.json frontend/scripts/vendor.mjs
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent vendor
+	touch $@
+
+.PHONY: dev serve-env vendor run-packages test-packages
+dev: $(DEV_VENV)/.installed  ## .venv: every tier's requirements and the dev tools
+serve-env: $(SERVE_VENV)/.installed  ## .venv-serve: the backend's serving requirements only
+vendor: $(VENDOR)/.installed  ## onnxruntime-web from npm into frontend/static/vendor/
+run-packages:
+	scripts/install-system-packages.sh $(RUN_PACKAGES)
+test-packages:
+	scripts/install-system-packages.sh $(TEST_PACKAGES)
+
+# --- the app --------------------------------------------------------------------------------
+.PHONY: run
+run: run-packages serve-env vendor  ## the whole app on http://localhost:8080 (no Docker)
+	scripts/run-local.sh
+
+# --- tests and checks -----------------------------------------------------------------------
+.PHONY: test
+test: test-packages dev serve-env vendor  ## every test suite (installs what it needs first)
+	source scripts/mnist-env.sh && $(DEV_PY) -m pytest $(PYTEST_ARGS)
+
+.PHONY: test-fast
+test-fast: dev serve-env  ## only the quick suites (no notebook, browser, compose, netns, AWS)
+	source scripts/mnist-env.sh && $(DEV_PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: dev  ## ruff
+	$(DEV_PY) -m ruff check .
+
+# --- training and benchmarks ----------------------------------------------------------------
+.PHONY: train
+train: dev  ## the full notebook run: trains, evaluates and exports models/cnn-mnist
+	source scripts/mnist-env.sh && cd training && \
+	  ../$(DEV_PY) -m papermill mnist_cnn.ipynb mnist_cnn.ipynb --log-output
+
+.PHONY: bench
+bench: test-packages dev serve-env  ## backend load benchmark (prints p50/p99, req/s, RSS)
+	$(DEV_PY) benchmarks/load.py

@@ -1,0 +1,47 @@
+"""Fixtures shared by every suite."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.drawings import data_url, encode, to_image
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MODEL_DIR = REPO_ROOT / "models" / "cnn-mnist"
+
+
+@pytest.fixture(scope="session")
+def mnist_npz() -> Path:
+    """The local MNIST file named by $MNIST_NPZ (`make test` sets it; tests never download)."""
+    value = os.environ.get("MNIST_NPZ")
+    if not value:
+        pytest.fail("MNIST_NPZ is not set: run the tests through `make test`, or export it")
+    path = Path(value)
+    if not path.is_file():
+        pytest.fail(f"MNIST_NPZ={value} does not exist")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist_test_set(mnist_npz: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The 10,000 MNIST test images (uint8) and labels."""
+    with np.load(mnist_npz) as npz:
+        return npz["x_test"], npz["y_test"]
+
+
+@pytest.fixture(scope="session")
+def digit_png(mnist_test_set) -> tuple[bytes, int]:
+    """A canvas-style PNG (transparent, black ink) of the first MNIST test digit, and its label."""
+    images, labels = mnist_test_set
+    canvas = np.zeros((280, 280))
+    canvas[60:200, 80:220] = np.kron(images[0] / 255.0, np.ones((5, 5)))
+    return encode(to_image(canvas, "rgba-alpha")), int(labels[0])
+
+
+@pytest.fixture(scope="session")
+def digit_data_url(digit_png) -> str:
+    return data_url(digit_png[0])

@@ -1,0 +1,74 @@
+"""The training notebook runs headless, end to end, on a subset, without downloading anything."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+from tests.conftest import REPO_ROOT
+from training.export import EXPORT_FILES
+
+NOTEBOOK = REPO_ROOT / "training" / "mnist_cnn.ipynb"
+
+pytestmark = [pytest.mark.slow, pytest.mark.notebook]
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory, mnist_npz):
+    import papermill
+
+    work = tmp_path_factory.mktemp("notebook")
+    keras_home = work / "keras-home"
+    keras_home.mkdir()
+    out_dir = work / "cnn-mnist"
+    output = work / "executed.ipynb"
+    with pytest.MonkeyPatch.context() as patch:
+        # keras caches downloads under KERAS_HOME/datasets, and urllib honours the proxy
+        # variables: a download would fail (closed port) or leave a file behind. The kernel
+        # inherits this environment.
+        patch.setenv("KERAS_HOME", str(keras_home))
+        for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+            patch.setenv(proxy, "http://127.0.0.1:9")
+        patch.delenv("NO_PROXY", raising=False)
+        patch.delenv("no_proxy", raising=False)
+        papermill.execute_notebook(
+            str(NOTEBOOK),
+            str(output),
+            parameters={"EPOCHS": 1, "LIMIT": 1000, "DATA": str(mnist_npz), "OUT": str(out_dir)},
+            cwd=str(NOTEBOOK.parent),
+            kernel_name="python3",
+            progress_bar=False,
+        )
+    return {"notebook": nbformat.read(output, as_version=4), "out": out_dir,
+            "keras_home": keras_home}
+
+
+def test_every_export_file_is_written(executed):
+    for name in EXPORT_FILES:
+        path = executed["out"] / name
+        assert path.is_file() and path.stat().st_size > 0, name
+
+
+def test_metadata_describes_the_quick_run(executed):
+    metadata = json.loads((executed["out"] / "metadata.json").read_text())
+    assert metadata["name"] == "cnn-mnist"
+    assert metadata["epochs"] == 1
+    assert metadata["test_images"] == 1000
+    assert 0.0 <= metadata["test_accuracy"] <= 1.0
+    assert metadata["parity"]["images"] == 1000
+    assert max(metadata["parity"]["max_abs_prob_delta"].values()) <= 1e-5
+
+
+def test_nothing_was_downloaded(executed):
+    assert not (executed["keras_home"] / "datasets").exists()
+
+
+def test_notebook_ran_without_errors_and_shows_its_figures(executed):
+    outputs = [output for cell in executed["notebook"].cells if cell.cell_type == "code"
+               for output in cell.get("outputs", [])]
+    assert [o for o in outputs if o.get("output_type") == "error"] == []
+    figures = [o for o in outputs if "image/png" in o.get("data", {})]
+    # samples, augmentation, learning curves, confusion matrix, worst misclassified
+    assert len(figures) >= 5

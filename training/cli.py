@@ -1,0 +1,104 @@
+"""Headless training run: ``python -m training --epochs 15 --data mnist.npz``.
+
+It does what the notebook does, step for step, without the pictures (unless --figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from training.data import DATA_ENV_VAR, DatasetError, load_mnist
+from training.export import ParityError, export_model
+from training.model import build_model
+from training.report import (
+    confusion_figure,
+    confusion_matrix,
+    learning_curves,
+    misclassified_figure,
+    sample_grid,
+    worst_misclassified,
+)
+from training.train import TrainConfig, evaluate, train
+
+DEFAULT_OUT = Path("models/cnn-mnist")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    defaults = TrainConfig()
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--data",
+                        help=f"MNIST .npz (default: ${DATA_ENV_VAR}, else the keras download)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="export folder")
+    parser.add_argument("--limit", type=int, help="use only the first N train and test images")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--figures", type=Path,
+                        help="also save the notebook's figures as PNGs here")
+    args = parser.parse_args(argv)
+    if args.epochs < 1:
+        parser.error("--epochs must be at least 1")
+    if args.limit is not None and args.limit < 10:
+        parser.error("--limit must be at least 10")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    try:
+        data = load_mnist(args.data).limited(args.limit)
+    except DatasetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"data: {data.source}: {len(data.x_train)} train, {len(data.x_test)} test images")
+
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)
+    model = build_model()
+    result = train(model, data, config, verbose=2)
+    evaluation = evaluate(model, data.x_test, data.y_test)
+    print(f"test accuracy {evaluation.accuracy:.4%} ({evaluation.errors} errors), "
+          f"test loss {evaluation.loss:.4f}, training {result.seconds:.0f} s")
+
+    try:
+        metadata = export_model(
+            model, args.out,
+            parity_images=data.x_test,
+            test_accuracy=evaluation.accuracy,
+            test_loss=evaluation.loss,
+            test_images=len(data.x_test),
+            training_seconds=result.seconds,
+            epochs=config.epochs,
+            training={"data": data.source, "config": config.as_dict()},
+            history=result.history,
+        )
+    except ParityError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"exported {metadata['name']} {metadata['version']} to {args.out}: "
+          f"parity {json.dumps(metadata['parity']['max_abs_prob_delta'])}")
+
+    if args.figures:
+        save_figures(args.figures, data, result.history, evaluation)
+    print(f"total wall time {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+def save_figures(folder: Path, data, history, evaluation) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    worst = worst_misclassified(data.y_test, evaluation.probabilities)
+    figures = {
+        "samples.png": sample_grid(data.x_train, data.y_train),
+        "learning_curves.png": learning_curves(history),
+        "confusion_matrix.png": confusion_figure(
+            confusion_matrix(data.y_test, evaluation.predictions)),
+        "misclassified.png": misclassified_figure(data.x_test, data.y_test,
+                                                  evaluation.probabilities, worst),
+    }
+    for name, figure in figures.items():
+        figure.savefig(folder / name, dpi=100)
+    print(f"figures saved to {folder}")

@@ -1,0 +1,110 @@
+"""Fitting and evaluating the CNN: the schedule, the validation split, the test metrics."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import keras
+import numpy as np
+
+from training.augment import AugmentConfig, evaluation_dataset, training_dataset
+from training.data import Mnist, to_model_input
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 15
+    batch_size: int = 128
+    # One-cycle style: linear warm-up to peak_lr, then cosine decay to ~0.
+    peak_lr: float = 3e-3
+    warmup_epochs: float = 1.0
+    weight_decay: float = 1e-4
+    # Held out from the 60k training images for the learning curves; the test set is only
+    # touched once, after training.
+    validation_size: int = 5000
+    seed: int = 42
+    augment: AugmentConfig | None = field(default_factory=AugmentConfig)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    model: keras.Model
+    history: dict[str, list[float]]
+    seconds: float
+    config: TrainConfig
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    accuracy: float
+    loss: float
+    probabilities: np.ndarray  # (N, 10)
+    predictions: np.ndarray  # (N,)
+
+    @property
+    def errors(self) -> int:
+        return round((1.0 - self.accuracy) * len(self.predictions))
+
+
+def split_validation(data: Mnist, size: int) -> tuple[tuple, tuple | None]:
+    """(train, validation) arrays; validation is the last ``size`` training images, if any."""
+    size = min(size, len(data.x_train) // 5)  # tiny --limit runs keep most data for training
+    if size <= 0:
+        return (data.x_train, data.y_train), None
+    return (
+        (data.x_train[:-size], data.y_train[:-size]),
+        (data.x_train[-size:], data.y_train[-size:]),
+    )
+
+
+def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    total = max(1, config.epochs * steps_per_epoch)
+    warmup = min(total - 1, int(config.warmup_epochs * steps_per_epoch))
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.peak_lr / 10,
+        decay_steps=max(1, total - warmup),
+        alpha=0.0,
+        warmup_target=config.peak_lr if warmup > 0 else None,
+        warmup_steps=warmup,
+    )
+    return keras.optimizers.AdamW(learning_rate=schedule, weight_decay=config.weight_decay)
+
+
+def train(model: keras.Model, data: Mnist, config: TrainConfig = TrainConfig(),
+          verbose: int | str = "auto") -> TrainResult:
+    """Compile and fit ``model`` on the training images; returns the history and wall time."""
+    keras.utils.set_random_seed(config.seed)
+    (x_train, y_train), validation = split_validation(data, config.validation_size)
+    steps_per_epoch = int(np.ceil(len(x_train) / config.batch_size))
+    model.compile(
+        optimizer=make_optimizer(config, steps_per_epoch),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    train_ds = training_dataset(x_train, y_train, config.batch_size, config.seed, config.augment)
+    val_ds = evaluation_dataset(*validation, 1000) if validation else None
+    started = time.perf_counter()
+    # shuffle=False: the dataset reshuffles itself every epoch.
+    history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, shuffle=False,
+                        verbose=verbose)
+    seconds = time.perf_counter() - started
+    history_lists = {k: [float(v) for v in values] for k, values in history.history.items()}
+    return TrainResult(model, history_lists, seconds, config)
+
+
+def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> Evaluation:
+    """Accuracy, mean cross-entropy and the per-image probabilities on uint8 ``images``."""
+    probabilities = model.predict(to_model_input(images), batch_size=1000, verbose=0)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    predictions = probabilities.argmax(axis=1)
+    picked = np.clip(probabilities[np.arange(len(labels)), labels], 1e-12, 1.0)
+    return Evaluation(
+        accuracy=float(np.mean(predictions == labels)),
+        loss=float(-np.mean(np.log(picked))),
+        probabilities=probabilities,
+        predictions=predictions,
+    )
