@@ -1,0 +1,53 @@
+"""Prometheus metrics: requests by route and status, latency, predictions by digit.
+
+Under gunicorn every worker is a process, so when PROMETHEUS_MULTIPROC_DIR is set (the
+gunicorn config sets it) the values live in shared files and /metrics adds up all workers.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                   1.0, 2.5)
+
+
+class Metrics:
+    """One registry per app, so tests can create as many apps as they like."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "mnist_http_requests", "HTTP requests by route, method and status",
+            ["route", "method", "status"], registry=self.registry,
+        )
+        self.latency = Histogram(
+            "mnist_http_request_duration_seconds", "Time to answer a request, by route",
+            ["route"], buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
+        self.predictions = Counter(
+            "mnist_predictions", "Digits predicted, by route and digit",
+            ["route", "digit"], registry=self.registry,
+        )
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        self.requests.labels(route, method, str(status)).inc()
+        self.latency.labels(route).observe(seconds)
+
+    def exposition(self) -> tuple[bytes, str]:
+        """The text format for /metrics: every worker's values under gunicorn."""
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            from prometheus_client import multiprocess
+
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return generate_latest(registry), CONTENT_TYPE_LATEST
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

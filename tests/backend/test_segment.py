@@ -1,0 +1,126 @@
+"""Splitting a drawing of several digits: components, stroke merging, order, noise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backend.segment import label_components, segment_digits
+from tests.drawings import data_url, encode, number_drawing, to_image
+
+
+def flood_fill_count(mask: np.ndarray) -> int:
+    """Reference 8-connected component count by plain flood fill."""
+    seen = np.zeros_like(mask, dtype=bool)
+    count = 0
+    for start in zip(*np.nonzero(mask), strict=True):
+        if seen[start]:
+            continue
+        count += 1
+        stack = [start]
+        seen[start] = True
+        while stack:
+            y, x = stack.pop()
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    ny, nx = y + dy, x + dx
+                    if (0 <= ny < mask.shape[0] and 0 <= nx < mask.shape[1] and mask[ny, nx]
+                            and not seen[ny, nx]):
+                        seen[ny, nx] = True
+                        stack.append((ny, nx))
+    return count
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_labelling_matches_a_flood_fill(seed):
+    mask = np.random.default_rng(seed).random((40, 60)) < 0.3
+    labels, count = label_components(mask)
+    assert count == flood_fill_count(mask)
+    assert set(np.unique(labels[mask])) == set(range(1, count + 1))
+    assert (labels[~mask] == 0).all()
+
+
+def test_diagonal_neighbours_are_connected():
+    mask = np.eye(6, dtype=bool)
+    assert label_components(mask)[1] == 1
+
+
+def test_strokes_of_one_digit_are_merged_and_digits_stay_apart():
+    ink = np.zeros((100, 220))
+    ink[20:80, 30:36] = 1  # a "4": vertical stroke ...
+    ink[20:60, 10:14] = 1  # ... the second stroke, not touching it
+    ink[58:62, 10:50] = 1  # (the cross bar touches the first only)
+    ink[20:24, 120:170] = 1  # a "5" top bar, separate from its body
+    ink[24:80, 120:126] = 0.8
+    ink[50:80, 126:170] = 0.8
+    ink[20:80, 200:205] = 1  # a "1"
+    segments = segment_digits(ink)
+    assert [s.box[0] for s in segments] == [10, 120, 200]
+    assert segments[1].box == (120, 20, 50, 60)
+
+
+def test_each_segment_holds_only_its_own_ink():
+    ink = np.zeros((60, 100))
+    ink[10:50, 10:40] = 1
+    ink[5:55, 60:90] = 0.5
+    first, second = segment_digits(ink)
+    assert first.ink.max() == 1.0 and second.ink.max() == 0.5
+    assert first.ink.shape == (40, 30)
+
+
+def test_specks_are_dropped():
+    ink = np.zeros((100, 200))
+    ink[10:90, 20:60] = 1
+    ink[10:90, 120:160] = 1
+    ink[50, 95] = 1  # a stray dot between the digits
+    assert len(segment_digits(ink)) == 2
+
+
+def test_no_ink_no_segments():
+    assert segment_digits(np.zeros((10, 10))) == []
+
+
+def test_zip_codes_from_mnist_digits_are_read(client, mnist_test_set):
+    """Synthetic 5-digit numbers made of real MNIST test digits, through /predict/number."""
+    images, labels = mnist_test_set
+    rng = np.random.default_rng(7)
+    numbers, correct_numbers, correct_digits, total_digits = 60, 0, 0, 0
+    for _ in range(numbers):
+        picks = rng.choice(len(images), 5, replace=False)
+        ink, _ = number_drawing([images[i] for i in picks], rng)
+        expected = "".join(str(labels[i]) for i in picks)
+        response = client.post("/predict/number",
+                               json={"image": data_url(encode(to_image(ink, "rgba-alpha")))})
+        assert response.status_code == 200
+        body = response.get_json()
+        assert [d["box"][0] for d in body["digits"]] == sorted(d["box"][0] for d in body["digits"])
+        correct_numbers += body["number"] == expected
+        if len(body["number"]) == len(expected):
+            correct_digits += sum(a == b for a, b in zip(body["number"], expected, strict=True))
+        total_digits += len(expected)
+    assert correct_digits / total_digits >= 0.97
+    assert correct_numbers / numbers >= 0.85
+
+
+def test_number_response_shape(client, mnist_test_set):
+    images, labels = mnist_test_set
+    ink, lefts = number_drawing([images[i] for i in (3, 2, 1)], np.random.default_rng(1))
+    body = client.post("/predict/number?return_input=1",
+                       json={"image": data_url(encode(to_image(ink, "rgba-alpha")))}).get_json()
+    assert body["number"] == "".join(str(labels[i]) for i in (3, 2, 1))
+    assert body["model"]["name"] == "cnn-mnist"
+    for digit, left in zip(body["digits"], lefts, strict=True):
+        x, _, w, h = digit["box"]
+        assert abs(x - left) <= 8 and w > 0 and h > 0  # faint resampled edges are not ink
+        assert 0 <= digit["confidence"] <= 1 and len(digit["probabilities"]) == 10
+        assert np.array(digit["input"]).shape == (28, 28)
+
+
+def test_too_many_marks_is_422(client):
+    ink = np.zeros((40, 400))
+    for x in range(5, 395, 15):  # 26 separate strokes of equal size
+        ink[5:35, x : x + 4] = 1
+    response = client.post("/predict/number",
+                           json={"image": data_url(encode(to_image(ink, "rgba-alpha")))})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "too_many_digits"

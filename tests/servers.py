@@ -1,0 +1,82 @@
+"""Starting and stopping the real servers (gunicorn, nginx) for tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SERVE_VENV = REPO_ROOT / ".venv-serve"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float = 60.0, process: subprocess.Popen | None = None,
+                  status: int = 200) -> None:
+    """Poll ``url`` until it answers ``status``; fail early if ``process`` dies."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == status:
+                    return
+        except urllib.error.HTTPError as error:
+            if error.code == status:
+                return
+        except OSError:
+            pass
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer {status} within {timeout} s")
+        time.sleep(0.1)
+
+
+def start_gunicorn(port: int, *, workers: int = 2, log_path: Path | None = None,
+                   env: dict[str, str] | None = None, python_env: Path = SERVE_VENV
+                   ) -> subprocess.Popen:
+    """The backend exactly as deployed: gunicorn with backend/gunicorn.conf.py."""
+    environment = {**os.environ, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers),
+                   **(env or {})}
+    environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    return subprocess.Popen(
+        [str(python_env / "bin" / "gunicorn"), "-c", "backend/gunicorn.conf.py",
+         "backend.wsgi:app"],
+        cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def start_nginx(run_dir: Path, port: int, backends: str, log_path: Path | None = None
+                ) -> subprocess.Popen:
+    """The frontend tier: nginx with the project's site config (scripts/nginx-local.sh)."""
+    log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    return subprocess.Popen(
+        [str(REPO_ROOT / "scripts" / "nginx-local.sh"), str(run_dir), str(port), backends],
+        cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+
+def stop(process: subprocess.Popen, timeout: float = 10.0) -> None:
+    """SIGTERM the process group (gunicorn's workers, nginx's workers too), then SIGKILL."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout)
+    except ProcessLookupError:
+        pass
