@@ -1,0 +1,11 @@
+// Where the page finds the backend and its files. The defaults suit the usual setup: nginx
+// serves this page and proxies /api/ to the backend on the same origin. For a split
+// deployment, point apiBase at the backend's origin (e.g. "https://api.example.com"), and
+// allow that origin in the backend's CORS_ORIGINS and in nginx's Content-Security-Policy.
+export default {
+  apiBase: "/api",
+  requestTimeoutMs: 8000,
+  debounceMs: 250,
+  modelUrl: "models/cnn-mnist/model.onnx",
+  ortBase: "static/vendor/onnxruntime-web/",
+};

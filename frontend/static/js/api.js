@@ -1,0 +1,71 @@
+// Calls to the backend through the proxy (config.apiBase, "/api" by default), turning every
+// failure into an ApiError with a message a person can act on.
+
+export class ApiError extends Error {
+  constructor(message, { status = 0, code = "network_error" } = {}) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const FRIENDLY = {
+  502: "The prediction server cannot be reached (502). It may be restarting: try again in a moment.",
+  503: "The prediction server is not ready (503). Try again in a moment.",
+  504: "The prediction server took too long to answer (504).",
+};
+
+export class Api {
+  constructor({ apiBase = "/api", requestTimeoutMs = 8000 } = {}) {
+    this.base = apiBase.replace(/\/$/, "");
+    this.timeoutMs = requestTimeoutMs;
+  }
+
+  async request(path, options = {}) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
+    let response;
+    try {
+      response = await fetch(this.base + path, { ...options, signal: controller.signal });
+    } catch (error) {
+      if (error.name === "AbortError") {
+        throw new ApiError(
+          `The prediction server did not answer within ${this.timeoutMs / 1000} s.`,
+          { code: "timeout" },
+        );
+      }
+      throw new ApiError("The prediction server cannot be reached. Check your connection.");
+    } finally {
+      clearTimeout(timer);
+    }
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      body = null;
+    }
+    if (!response.ok) {
+      const detail = body && body.error ? body.error : {};
+      const message = detail.message || FRIENDLY[response.status]
+        || `The server answered ${response.status}.`;
+      throw new ApiError(message, { status: response.status, code: detail.code || "http_error" });
+    }
+    if (body === null) {
+      throw new ApiError("The server's answer was not JSON.", { status: response.status, code: "bad_response" });
+    }
+    return body;
+  }
+
+  predict(dataUrl, { number = false } = {}) {
+    return this.request(number ? "/predict/number" : "/predict", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ image: dataUrl, return_input: true }),
+    });
+  }
+
+  model() {
+    return this.request("/model");
+  }
+}

@@ -1,0 +1,264 @@
+// The page: wires the drawing pad, the two inference locations and the result panel.
+import config from "../config.js";
+import { Api } from "./api.js";
+import { BrowserModel } from "./browser-model.js";
+import { DrawingPad } from "./drawing-pad.js";
+import { EmptyDrawing, preprocessRGBA } from "./preprocess.js";
+
+const $ = (id) => document.getElementById(id);
+const api = new Api(config);
+const browserModel = new BrowserModel(config);
+const pad = new DrawingPad($("pad"));
+const ui = {
+  error: $("error"),
+  prediction: $("prediction"),
+  confidence: $("confidence"),
+  latency: $("latency"),
+  modelInput: $("model-input"),
+  announcer: $("announcer"),
+  number: $("number"),
+  numberLatency: $("number-latency"),
+  digitList: $("digit-list"),
+  boxes: $("boxes"),
+};
+let sequence = 0; // answers to an older drawing are ignored
+let debounce = null;
+
+const location = () => document.querySelector('input[name="location"]:checked').value;
+const numberMode = () => $("number-mode").checked;
+
+function buildBars() {
+  const bars = $("bars");
+  for (let digit = 0; digit < 10; digit++) {
+    const item = document.createElement("li");
+    item.innerHTML = `<span class="bar-label">${digit}</span>
+      <span class="bar-track"><span class="bar-fill"></span></span>
+      <span class="bar-value">–</span>`;
+    item.dataset.testid = `prob-${digit}`;
+    item.setAttribute("aria-label", `probability of ${digit}`);
+    bars.append(item);
+  }
+}
+
+function showError(message) {
+  ui.error.textContent = message;
+  ui.error.hidden = !message;
+}
+
+function announce(text) {
+  ui.announcer.textContent = text;
+}
+
+function percent(p) {
+  return `${(100 * p).toFixed(p >= 0.9995 || p < 0.0005 ? 0 : 1)}%`;
+}
+
+function resetResult() {
+  ui.prediction.textContent = "";
+  ui.confidence.textContent = "–";
+  ui.latency.textContent = "–";
+  for (const item of document.querySelectorAll("#bars li")) {
+    item.querySelector(".bar-fill").style.width = "0%";
+    item.querySelector(".bar-value").textContent = "–";
+    item.dataset.value = "";
+    item.classList.remove("top");
+  }
+  ui.modelInput.getContext("2d").clearRect(0, 0, 28, 28);
+  ui.number.textContent = "";
+  ui.numberLatency.textContent = "–";
+  ui.digitList.replaceChildren();
+  drawBoxes([]);
+}
+
+function drawModelInput(canvas, input) {
+  const ctx = canvas.getContext("2d");
+  const image = ctx.createImageData(28, 28);
+  const flat = Array.isArray(input) ? input.flat() : input;
+  for (let i = 0; i < 784; i++) {
+    const v = Math.round(255 * flat[i]);
+    image.data.set([v, v, v, 255], 4 * i);
+  }
+  ctx.putImageData(image, 0, 0);
+}
+
+/** Digit boxes over the pad; ``scale`` maps the posted drawing's pixels to CSS px. */
+function drawBoxes(digits, scale = 1) {
+  const canvas = ui.boxes;
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = Math.round(canvas.clientWidth * ratio);
+  canvas.height = Math.round(canvas.clientHeight * ratio);
+  const ctx = canvas.getContext("2d");
+  ctx.scale(ratio, ratio);
+  ctx.lineWidth = 2;
+  ctx.font = "bold 14px system-ui, sans-serif";
+  for (const { box, digit, confidence } of digits) {
+    const [x, y, w, h] = box.map((v) => v * scale);
+    ctx.strokeStyle = confidence >= 0.8 ? "#1a7f37" : "#b35900";
+    ctx.fillStyle = ctx.strokeStyle;
+    ctx.strokeRect(x - 3, y - 3, w + 6, h + 6);
+    ctx.fillText(`${digit} · ${percent(confidence)}`, x - 3, Math.max(14, y - 7));
+  }
+}
+
+function showDigit(result, roundTripMs) {
+  const { digit, confidence, probabilities, input, timing_ms: timing } = result;
+  ui.prediction.textContent = String(digit);
+  ui.confidence.textContent = percent(confidence);
+  ui.latency.textContent =
+    `round trip ${roundTripMs.toFixed(0)} ms · inference ${timing.inference.toFixed(2)} ms` +
+    (result.where === "browser" ? " (in this browser)" : " (server)");
+  document.querySelectorAll("#bars li").forEach((item, i) => {
+    item.querySelector(".bar-fill").style.width = `${(100 * probabilities[i]).toFixed(1)}%`;
+    item.querySelector(".bar-value").textContent = percent(probabilities[i]);
+    item.dataset.value = String(probabilities[i]);
+    item.classList.toggle("top", i === digit);
+  });
+  drawModelInput(ui.modelInput, input);
+  announce(`The model reads ${digit}, ${percent(confidence)} confident.`);
+}
+
+function showNumber(result, roundTripMs, scale) {
+  ui.number.textContent = result.number;
+  ui.numberLatency.textContent =
+    `round trip ${roundTripMs.toFixed(0)} ms · inference ${result.timing_ms.inference.toFixed(2)} ms`;
+  ui.digitList.replaceChildren(...result.digits.map((d, i) => {
+    const item = document.createElement("li");
+    const preview = document.createElement("canvas");
+    preview.width = preview.height = 28;
+    preview.setAttribute("aria-hidden", "true");
+    drawModelInput(preview, d.input);
+    const text = document.createElement("span");
+    text.textContent = `${d.digit} · ${percent(d.confidence)}`;
+    item.dataset.testid = `number-digit-${i}`;
+    item.append(preview, text);
+    return item;
+  }));
+  drawBoxes(result.digits, scale);
+  announce(`The model reads the number ${result.number.split("").join(" ")}.`);
+}
+
+async function predictInBrowser(drawing) {
+  const pixels = drawing.getContext("2d").getImageData(0, 0, drawing.width, drawing.height);
+  const started = performance.now();
+  const input = preprocessRGBA(pixels.data, pixels.width, pixels.height);
+  const preprocessed = performance.now();
+  const probabilities = await browserModel.predict(input);
+  const inferred = performance.now();
+  let digit = 0;
+  probabilities.forEach((p, i) => { if (p > probabilities[digit]) digit = i; });
+  return {
+    where: "browser",
+    digit,
+    confidence: probabilities[digit],
+    probabilities,
+    input,
+    timing_ms: { preprocess: preprocessed - started, inference: inferred - preprocessed },
+  };
+}
+
+async function predict() {
+  clearTimeout(debounce);
+  const id = ++sequence;
+  if (pad.isEmpty) {
+    resetResult();
+    showError("");
+    return;
+  }
+  const drawing = pad.render();
+  const number = numberMode();
+  const started = performance.now();
+  document.body.classList.add("busy");
+  try {
+    let result;
+    if (number) {
+      result = await api.predict(drawing.toDataURL("image/png"), { number: true });
+    } else if (location() === "browser") {
+      result = await predictInBrowser(drawing);
+    } else {
+      result = await api.predict(drawing.toDataURL("image/png"));
+    }
+    if (id !== sequence) return;
+    showError("");
+    const roundTrip = performance.now() - started;
+    if (number) showNumber(result, roundTrip, pad.canvas.clientWidth / drawing.width);
+    else showDigit(result, roundTrip);
+  } catch (error) {
+    if (id !== sequence) return;
+    if (error instanceof EmptyDrawing) {
+      resetResult();
+      showError("");
+      return;
+    }
+    resetResult();
+    showError(error.message);
+    announce(`Error: ${error.message}`);
+  } finally {
+    if (id === sequence) document.body.classList.remove("busy");
+  }
+}
+
+function schedulePredict() {
+  clearTimeout(debounce);
+  debounce = setTimeout(predict, config.debounceMs ?? 250);
+}
+
+async function loadModelInfo() {
+  const info = $("model-info");
+  try {
+    const model = await api.model();
+    info.textContent = `Model ${model.name} · version ${model.version} · ` +
+      `${(100 * model.test_accuracy).toFixed(2)}% on the MNIST test set · ${model.runtime} runtime`;
+  } catch (error) {
+    info.textContent = "Model information unavailable: the prediction server cannot be reached.";
+    setTimeout(loadModelInfo, 5000);
+  }
+}
+
+function setNumberMode(on) {
+  document.body.classList.toggle("number-mode", on);
+  $("digit-result").hidden = on;
+  $("number-result").hidden = !on;
+  $("location-switch").disabled = on; // numbers are read on the server
+  $("pad-hint").textContent = on ? "Write several digits side by side" : "Draw a digit here";
+  pad.clear();
+  resetResult();
+  showError("");
+  requestAnimationFrame(() => pad.resize());
+}
+
+function bindControls() {
+  $("undo").addEventListener("click", () => pad.undo());
+  $("clear").addEventListener("click", () => pad.clear());
+  $("predict").addEventListener("click", predict);
+  $("number-mode").addEventListener("change", (e) => setNumberMode(e.target.checked));
+  for (const radio of document.querySelectorAll('input[name="location"]')) {
+    radio.addEventListener("change", () => {
+      if (location() === "browser") browserModel.load().catch((e) => showError(e.message));
+      predict();
+    });
+  }
+  pad.addEventListener("change", () => {
+    document.body.classList.toggle("has-ink", !pad.isEmpty);
+    if (pad.isEmpty) predict(); // clears at once, and sends nothing
+    else schedulePredict();
+  });
+  document.addEventListener("keydown", (event) => {
+    const typing = event.target.matches("input[type=text], textarea");
+    if (typing) return;
+    if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") {
+      event.preventDefault();
+      pad.undo();
+    } else if (event.key === "Delete" || event.key === "Backspace") {
+      event.preventDefault();
+      pad.clear();
+    } else if (event.key === "Enter" && !event.target.matches("button, input")) {
+      event.preventDefault();
+      predict();
+    }
+  });
+}
+
+buildBars();
+bindControls();
+resetResult();
+loadModelInfo();

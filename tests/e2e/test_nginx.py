@@ -1,0 +1,92 @@
+"""The nginx tier with the project's config: static files, headers, proxy, limits, JSON errors."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.drawings import data_url
+
+pytestmark = pytest.mark.slow
+
+
+def fetch(url: str, *, data: bytes | None = None, headers: dict | None = None):
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def test_page_has_security_headers_and_is_revalidated(stack):
+    status, headers, body = fetch(stack.url + "/")
+    assert status == 200 and b'data-testid="canvas"' in body
+    csp = headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "script-src 'self' 'wasm-unsafe-eval'" in csp and "http" not in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Cache-Control"] == "no-cache"
+    assert "nginx/" not in headers.get("Server", "")
+
+
+def test_static_files_are_cached_and_gzipped(stack):
+    status, headers, body = fetch(stack.url + "/static/js/app.js",
+                                  headers={"Accept-Encoding": "gzip"})
+    assert status == 200
+    assert headers["Content-Encoding"] == "gzip"
+    assert b"DrawingPad" in gzip.decompress(body)
+    assert headers["Cache-Control"] == "max-age=3600"
+    assert "Content-Security-Policy" in headers  # headers on every response, not just the page
+
+
+def test_onnxruntime_and_model_files_are_served_with_the_right_types(stack):
+    status, headers, _ = fetch(stack.url + "/static/vendor/onnxruntime-web/ort.wasm.min.mjs")
+    assert status == 200 and headers["Content-Type"].startswith("application/javascript")
+    status, headers, _ = fetch(stack.url
+                               + "/static/vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm")
+    assert status == 200 and headers["Content-Type"] == "application/wasm"
+    status, _, body = fetch(stack.url + "/models/cnn-mnist/model.onnx")
+    assert status == 200 and len(body) > 100_000
+
+
+@pytest.mark.parametrize("path", ["/models/cnn-mnist/model.keras", "/nginx/mnist.conf.template",
+                                  "/package.json", "/node_modules/", "/scripts/vendor.mjs"])
+def test_nothing_else_is_served(stack, path):
+    assert fetch(stack.url + path)[0] == 404
+
+
+def test_api_is_proxied_to_the_backend(stack, digit_data_url, digit_png):
+    status, _, body = fetch(stack.url + "/api/predict",
+                            data=json.dumps({"image": digit_data_url}).encode(),
+                                  headers={"Content-Type": "application/json"})
+    assert status == 200 and json.loads(body)["digit"] == digit_png[1]
+    status, _, body = fetch(stack.url + "/api/health")
+    assert status == 200 and json.loads(body) == {"status": "ok"}
+
+
+def test_bodies_over_the_backend_limit_get_json_413_from_nginx(stack):
+    big = data_url(b"\0" * (1024 * 1024)).encode()
+    status, headers, body = fetch(stack.url + "/api/predict", data=big,
+                                  headers={"Content-Type": "text/plain"})
+    assert status == 413
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(body)["error"]["code"] == "payload_too_large"
+
+
+def test_api_rate_limit_answers_json_429(stack):
+    statuses = []
+    for _ in range(120):
+        status, headers, body = fetch(stack.url + "/api/health")
+        statuses.append(status)
+        if status == 429:
+            assert json.loads(body)["error"]["code"] == "rate_limited"
+            assert headers["Content-Type"] == "application/json"
+    assert statuses[0] == 200 and 429 in statuses
+    time.sleep(3)  # let the bucket refill for the tests that follow
