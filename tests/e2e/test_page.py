@@ -10,53 +10,15 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import REPO_ROOT
+from tests.e2e.pointer import (
+    canvas_box,
+    draw_digit,
+    draw_with_mouse,
+    first_of_each_digit,
+)
 from tests.e2e.strokes import digit_strokes
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
-def first_of_each_digit(mnist_test_set) -> list[int]:
-    """Index of the first MNIST test image of each digit 0..9 (no hand-picking)."""
-    _, labels = mnist_test_set
-    return [int(np.flatnonzero(labels == d)[0]) for d in range(10)]
-
-
-def canvas_box(page) -> tuple[float, float, float, float]:
-    box = page.get_by_test_id("canvas").bounding_box()
-    return box["x"], box["y"], box["width"], box["height"]
-
-
-def draw_with_mouse(page, strokes) -> None:
-    for stroke in strokes:
-        page.mouse.move(*stroke[0])
-        page.mouse.down()
-        for point in stroke[1:]:
-            page.mouse.move(*point)
-        page.mouse.up()
-
-
-def draw_with_touch(page, strokes) -> None:
-    """Real touch input through the DevTools protocol (Playwright's touchscreen only taps)."""
-    cdp = page.context.new_cdp_session(page)
-    for stroke in strokes:
-        cdp.send("Input.dispatchTouchEvent",
-                 {"type": "touchStart", "touchPoints": [{"x": stroke[0][0], "y": stroke[0][1]}]})
-        for x, y in stroke[1:]:
-            cdp.send("Input.dispatchTouchEvent",
-                     {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-    cdp.detach()
-
-
-def draw_digit(page, image, pointer: str = "mouse", expect_request: str | None = "/api/predict"):
-    strokes = digit_strokes(image, canvas_box(page))
-    draw = draw_with_mouse if pointer == "mouse" else draw_with_touch
-    if expect_request is None:
-        draw(page, strokes)
-        return None
-    with page.expect_response(lambda r: r.url.endswith(expect_request)) as response:
-        draw(page, strokes)
-    return response.value
-
 
 def probabilities(page) -> list[float]:
     return [float(page.get_by_test_id(f"prob-{d}").get_attribute("data-value"))

@@ -1,0 +1,199 @@
+"""`docker compose up` on a real engine: build, health, the API through nginx, privacy of the
+backend, a browser smoke test, a backend crash and its recovery; torn down even on failure.
+
+Skipped (with the reason), never passed, when no Docker engine answers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import REPO_ROOT
+from tests.e2e.pointer import draw_digit, first_of_each_digit
+from tests.servers import free_port
+
+pytestmark = [pytest.mark.slow, pytest.mark.compose]
+
+IMAGE_LIMIT_MB = 450
+HEALTH_TIMEOUT = 240
+
+
+def engine_problem() -> str | None:
+    if not shutil.which("docker"):
+        return "no docker client installed"
+    info = subprocess.run(["docker", "info"], capture_output=True, text=True)
+    if info.returncode != 0:
+        return f"no Docker engine answers: {info.stderr.strip().splitlines()[-1:]}"
+    return None
+
+
+def compose_command() -> list[str]:
+    plugin = subprocess.run(["docker", "compose", "version"], capture_output=True)
+    if plugin.returncode == 0:
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    pytest.skip("neither `docker compose` nor docker-compose is installed")
+
+
+class ComposeStack:
+    def __init__(self, project: str, port: int) -> None:
+        self.project = project
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.env = {**os.environ, "FRONTEND_PORT": str(port), "COMPOSE_PROJECT_NAME": project}
+        self.command = [*compose_command(), "-p", project]
+
+    def compose(self, *args: str, timeout: int = 1200) -> str:
+        result = subprocess.run([*self.command, *args], cwd=REPO_ROOT, env=self.env,
+                                capture_output=True, text=True, timeout=timeout)
+        if result.returncode != 0:
+            raise RuntimeError(f"compose {' '.join(args)} failed:\n{result.stdout}\n"
+                               f"{result.stderr}")
+        return result.stdout
+
+    def container(self, service: str) -> str:
+        return self.compose("ps", "-q", service).strip()
+
+    def inspect(self, service: str) -> dict:
+        output = subprocess.run(["docker", "inspect", self.container(service)],
+                                capture_output=True, text=True, check=True).stdout
+        return json.loads(output)[0]
+
+    def health(self, service: str) -> str:
+        return self.inspect(service)["State"].get("Health", {}).get("Status", "none")
+
+    def wait_healthy(self, *services: str, timeout: float = HEALTH_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            states = {s: self.health(s) for s in services}
+            if all(state == "healthy" for state in states.values()):
+                return
+            if time.monotonic() > deadline:
+                logs = self.compose("logs", "--tail", "40")
+                raise TimeoutError(f"not healthy after {timeout} s: {states}\n{logs}")
+            time.sleep(2)
+
+    def exec(self, service: str, *command: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["docker", "exec", self.container(service), *command],
+                              capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def compose_stack():
+    problem = engine_problem()
+    if problem:
+        pytest.skip(f"compose suite not run: {problem}")
+    stack = ComposeStack(f"mnisttest{os.getpid()}", free_port())
+    try:
+        stack.compose("build")
+        stack.compose("up", "-d")
+        stack.wait_healthy("backend", "frontend")
+        yield stack
+    finally:
+        try:
+            stack.compose("down", "--volumes", "--remove-orphans", "--timeout", "5")
+        except Exception as error:  # teardown must not hide the test's own failure
+            print(f"compose down failed: {error}")
+
+
+def post_json(url: str, payload: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(),
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def image_megabytes(image: str) -> float:
+    size = subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", image],
+                          capture_output=True, text=True, check=True).stdout
+    return int(size) / 1e6
+
+
+def test_backend_image_is_small_and_has_no_tensorflow(compose_stack, capsys):
+    sizes = {s: image_megabytes(f"mnist-webapp/{s}:local") for s in ("backend", "frontend")}
+    with capsys.disabled():  # shown in the test log whatever the capture mode
+        print(f"\nimage sizes: backend {sizes['backend']:.0f} MB, "
+              f"frontend {sizes['frontend']:.0f} MB (backend limit {IMAGE_LIMIT_MB} MB)")
+    assert sizes["backend"] <= IMAGE_LIMIT_MB
+    probe = compose_stack.exec("backend", "python", "-c", "import tensorflow")
+    assert probe.returncode != 0 and "No module named 'tensorflow'" in probe.stderr
+
+
+def test_predict_through_the_published_frontend(compose_stack, digit_data_url, digit_png):
+    status, body = post_json(f"{compose_stack.url}/api/predict", {"image": digit_data_url})
+    assert status == 200
+    assert body["digit"] == digit_png[1]
+    assert body["model"]["name"] == "cnn-mnist"
+
+
+def test_only_the_frontend_is_published(compose_stack):
+    assert compose_stack.inspect("backend")["HostConfig"]["PortBindings"] in (None, {})
+    frontend_ports = compose_stack.inspect("frontend")["HostConfig"]["PortBindings"]
+    assert list(frontend_ports) == ["8080/tcp"]
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", 5000), timeout=2).close()
+
+
+def test_backend_has_no_way_out(compose_stack):
+    """The private network is internal: like the private subnet, no route to the outside."""
+    probe = compose_stack.exec("backend", "python", "-c",
+                               "import socket; socket.create_connection(('1.1.1.1', 443), 3)")
+    assert probe.returncode != 0
+    assert "unreachable" in probe.stderr.lower() or "timed out" in probe.stderr.lower()
+
+
+def test_services_run_as_non_root_on_read_only_filesystems(compose_stack):
+    for service in ("backend", "frontend"):
+        assert compose_stack.exec(service, "id", "-u").stdout.strip() != "0", service
+        attempt = compose_stack.exec(service, "sh", "-c", "echo x > /usr/local/probe")
+        assert attempt.returncode != 0, service
+        assert compose_stack.inspect(service)["HostConfig"]["ReadonlyRootfs"] is True
+
+
+def test_browser_smoke_draw_and_read(compose_stack, browser, mnist_test_set):
+    images, _ = mnist_test_set
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(compose_stack.url + "/")
+        page.wait_for_selector('[data-testid="prob-9"]')
+        response = draw_digit(page, images[first_of_each_digit(mnist_test_set)[5]])
+        assert response.status == 200
+        expect(page.get_by_test_id("prediction")).to_have_text("5")
+        artifacts = REPO_ROOT / "test-artifacts" / "screenshots"
+        artifacts.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(artifacts / "compose-smoke.png"))
+    finally:
+        context.close()
+
+
+def test_backend_crash_gives_json_errors_then_recovers(compose_stack, digit_data_url,
+                                                       digit_png):
+    backend = compose_stack.container("backend")
+    subprocess.run(["docker", "kill", backend], check=True, capture_output=True)
+    status, body = post_json(f"{compose_stack.url}/api/predict", {"image": digit_data_url})
+    assert status in (502, 503, 504)
+    assert body["error"]["code"] in ("backend_unavailable", "backend_timeout")
+    subprocess.run(["docker", "start", backend], check=True, capture_output=True)
+    compose_stack.wait_healthy("backend", "frontend")
+    deadline = time.monotonic() + 30
+    while True:
+        status, body = post_json(f"{compose_stack.url}/api/predict", {"image": digit_data_url})
+        if status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert status == 200 and body["digit"] == digit_png[1]
