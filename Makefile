@@ -10,9 +10,9 @@ SERVE_VENV := .venv-serve
 VENDOR := frontend/static/vendor/onnxruntime-web
 PYTEST_ARGS ?=
 # Debian packages: nginx for the frontend tier, Chromium for the browser tests, wrk for the
-# load benchmark.
+# load benchmark, debootstrap/systemd-nspawn/iproute2/curl for the deployment lab.
 RUN_PACKAGES := nginx
-TEST_PACKAGES := nginx chromium wrk
+TEST_PACKAGES := nginx chromium wrk debootstrap systemd-container iproute2 curl
 
 .PHONY: help
 help:  ## list the targets
@@ -59,8 +59,23 @@ test-fast: dev serve-env  ## only the quick suites (no notebook, browser, compos
 	source scripts/mnist-env.sh && $(DEV_PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 .PHONY: lint
-lint: dev  ## ruff
+lint: dev  ## ruff and ansible-lint
 	$(DEV_PY) -m ruff check .
+	cd deploy/ansible && PATH=$(CURDIR)/$(DEV_VENV)/bin:$$PATH ansible-lint
+
+# --- deployment (AWS; see the README) --------------------------------------------------------
+ANSIBLE := cd deploy/ansible && ../../$(DEV_VENV)/bin/ansible-playbook
+ANSIBLE_ARGS ?=
+
+.PHONY: provision site train-aws teardown
+provision: dev  ## AWS network and instances (needs ANSIBLE_ARGS="-e admin_cidr=YOUR.IP/32")
+	$(ANSIBLE) provision.yml $(ANSIBLE_ARGS)
+site: dev vendor  ## configure bastion, backends and frontend on AWS
+	$(ANSIBLE) site.yml $(ANSIBLE_ARGS)
+train-aws: dev  ## run the notebook on a temporary AWS instance and fetch the model
+	$(ANSIBLE) train.yml $(ANSIBLE_ARGS)
+teardown: dev  ## remove everything provision.yml created
+	$(ANSIBLE) teardown.yml $(ANSIBLE_ARGS)
 
 # --- training and benchmarks ----------------------------------------------------------------
 .PHONY: train

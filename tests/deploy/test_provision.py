@@ -1,0 +1,308 @@
+"""provision.yml and teardown.yml against a local AWS API (moto on 127.0.0.1): the layout,
+idempotence, the inventory, least-privilege security groups, and a clean teardown."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.parse
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.servers import free_port, stop, wait_for_http
+
+pytestmark = [pytest.mark.slow, pytest.mark.aws]
+
+ANSIBLE_DIR = REPO_ROOT / "deploy" / "ansible"
+VENV_BIN = Path(sys.executable).parent
+REGION = "eu-west-1"  # = aws_region in group_vars/all.yml and the inventory's regions
+ADMIN_CIDR = "203.0.113.0/24"
+PROJECT_FILTER = [{"Name": "tag:Project", "Values": ["mnist-webapp"]}]
+
+
+def require_loopback(endpoint: str) -> str:
+    """These tests create and delete cloud resources: never against anything but a local API."""
+    host = urllib.parse.urlsplit(endpoint).hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise RuntimeError(f"refusing to run provisioning tests against {endpoint!r}: "
+                           "only a loopback endpoint (moto) is allowed")
+    return endpoint
+
+
+def test_the_guard_refuses_real_endpoints():
+    for endpoint in ("https://ec2.eu-west-1.amazonaws.com", "http://10.0.0.5:5000", "http://"):
+        with pytest.raises(RuntimeError, match="refusing"):
+            require_loopback(endpoint)
+    assert require_loopback("http://127.0.0.1:4566")
+
+
+class Aws:
+    def __init__(self, endpoint: str, work: Path) -> None:
+        self.endpoint = require_loopback(endpoint)
+        self.work = work
+        self.key = work / "id_ed25519"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.key)],
+                       check=True)
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "ANSIBLE_CONFIG": str(ANSIBLE_DIR / "ansible.cfg"),
+            "ANSIBLE_NOCOLOR": "1",
+            "PATH": f"{VENV_BIN}:{os.environ['PATH']}",
+        }
+        self.ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=self.endpoint,
+                                aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def run(self, program: str, *args: str, **extra_vars) -> subprocess.CompletedProcess:
+        variables = {"admin_cidr": ADMIN_CIDR, "ssh_public_key_file": f"{self.key}.pub",
+                     "ssh_private_key_file": str(self.key),
+                     "ssh_known_hosts_file": str(self.work / "known_hosts"), **extra_vars}
+        return subprocess.run([str(VENV_BIN / program), *args, "-e", json.dumps(variables)],
+                              cwd=ANSIBLE_DIR, env=self.env, capture_output=True, text=True,
+                              timeout=900)
+
+    def playbook(self, name: str, **extra_vars) -> dict:
+        result = self.run("ansible-playbook", name, **extra_vars)
+        assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
+        (counts,) = re.findall(r"^localhost\s+:\s+(ok=.*)$", result.stdout, re.MULTILINE)
+        return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts)}
+
+
+@pytest.fixture(scope="module")
+def aws(tmp_path_factory):
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).parent / "moto_server.py"), str(port)],
+        env={**os.environ, "MOTO_AMIS_PATH": str(Path(__file__).parent / "amis.json")},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/moto-api/", process=server)
+        yield Aws(f"http://127.0.0.1:{port}", tmp_path_factory.mktemp("aws"))
+    finally:
+        stop(server)
+
+
+@pytest.fixture(scope="module")
+def provisioned(aws):
+    return [aws.playbook("provision.yml"), aws.playbook("provision.yml")]
+
+
+@pytest.fixture(scope="module")
+def torn_down(aws, provisioned):
+    return [aws.playbook("teardown.yml"), aws.playbook("teardown.yml")]
+
+
+# --- provisioning ------------------------------------------------------------------------------
+
+def test_provision_creates_then_changes_nothing(provisioned):
+    first, second = provisioned
+    assert first["changed"] > 10 and first["failed"] == 0
+    assert second["changed"] == 0 and second["failed"] == 0
+
+
+def test_network_layout(aws, provisioned):
+    (vpc,) = aws.ec2.describe_vpcs(Filters=PROJECT_FILTER)["Vpcs"]
+    assert vpc["CidrBlock"] == "10.0.0.0/16"
+    for attribute, key in (("enableDnsSupport", "EnableDnsSupport"),
+                           ("enableDnsHostnames", "EnableDnsHostnames")):
+        value = aws.ec2.describe_vpc_attribute(VpcId=vpc["VpcId"], Attribute=attribute)
+        assert value[key]["Value"] is True
+    subnets = aws.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])
+    tiers = {}
+    for subnet in subnets["Subnets"]:
+        tier = {t["Key"]: t["Value"] for t in subnet["Tags"]}["Tier"]
+        tiers.setdefault(tier, []).append(subnet)
+    assert len(tiers["public"]) == 2 and len(tiers["private"]) == 2
+    assert len({s["AvailabilityZone"] for s in tiers["public"]}) == 2
+    assert len({s["AvailabilityZone"] for s in tiers["private"]}) == 2
+    assert all(s["MapPublicIpOnLaunch"] for s in tiers["public"])
+    assert not any(s["MapPublicIpOnLaunch"] for s in tiers["private"])
+
+    (igw,) = aws.ec2.describe_internet_gateways(Filters=PROJECT_FILTER)["InternetGateways"]
+    (nat,) = [n for n in aws.ec2.describe_nat_gateways()["NatGateways"]
+              if n["State"] == "available"]
+    assert nat["SubnetId"] in {s["SubnetId"] for s in tiers["public"]}
+    routes = {}
+    for table in aws.ec2.describe_route_tables(Filters=PROJECT_FILTER)["RouteTables"]:
+        name = {t["Key"]: t["Value"] for t in table["Tags"]}["Name"]
+        default = [r for r in table["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
+        routes[name.rsplit("-", 1)[1]] = (default[0], {a["SubnetId"]
+                                                        for a in table["Associations"]})
+    assert routes["public"][0]["GatewayId"] == igw["InternetGatewayId"]
+    assert routes["public"][1] == {s["SubnetId"] for s in tiers["public"]}
+    assert routes["private"][0]["NatGatewayId"] == nat["NatGatewayId"]
+    assert routes["private"][1] == {s["SubnetId"] for s in tiers["private"]}
+
+
+def running_instances(aws) -> dict[str, list[dict]]:
+    by_role: dict[str, list[dict]] = {}
+    reservations = aws.ec2.describe_instances(
+        Filters=[*PROJECT_FILTER, {"Name": "instance-state-name", "Values": ["running"]}])
+    for reservation in reservations["Reservations"]:
+        for instance in reservation["Instances"]:
+            tags = {t["Key"]: t["Value"] for t in instance["Tags"]}
+            by_role.setdefault(tags["Role"], []).append({**instance, "TagMap": tags})
+    return by_role
+
+
+def test_instances_are_hardened_and_placed(aws, provisioned):
+    roles = running_instances(aws)
+    assert {r: len(v) for r, v in roles.items()} == {"bastion": 1, "frontend": 1, "backend": 2}
+    private_cidrs = [ipaddress.ip_network(c) for c in ("10.0.11.0/24", "10.0.12.0/24")]
+    for role, instances in roles.items():
+        for instance in instances:
+            assert instance["MetadataOptions"]["HttpTokens"] == "required"
+            assert instance["TagMap"]["Environment"] == "dev"
+            assert instance["ImageId"] == "ami-0c0ffee0b1e200001"  # the newest noble image
+            volumes = aws.ec2.describe_volumes(Filters=[
+                {"Name": "attachment.instance-id", "Values": [instance["InstanceId"]]}])
+            assert volumes["Volumes"], instance["InstanceId"]
+            for volume in volumes["Volumes"]:
+                assert volume["Encrypted"] is True and volume["VolumeType"] == "gp3"
+            address = ipaddress.ip_address(instance["PrivateIpAddress"])
+            if role == "backend":
+                assert "PublicIpAddress" not in instance
+                assert any(address in cidr for cidr in private_cidrs)
+            else:
+                assert instance["PublicIpAddress"]
+    backend_subnets = {i["SubnetId"] for i in roles["backend"]}
+    assert len(backend_subnets) == 2  # one backend in each private subnet / AZ
+
+
+def test_security_groups_are_exactly_least_privilege(aws, provisioned):
+    groups = {}
+    for group in aws.ec2.describe_security_groups(Filters=PROJECT_FILTER)["SecurityGroups"]:
+        groups[{t["Key"]: t["Value"] for t in group["Tags"]}["Role"]] = group
+    assert set(groups) == {"bastion", "frontend", "backend"}
+    ids = {role: group["GroupId"] for role, group in groups.items()}
+
+    def ingress(group: dict) -> set[tuple]:
+        rules = set()
+        for permission in group["IpPermissions"]:
+            port = (permission["IpProtocol"], permission.get("FromPort"),
+                    permission.get("ToPort"))
+            rules |= {(*port, r["CidrIp"]) for r in permission.get("IpRanges", [])}
+            rules |= {(*port, r["GroupId"]) for r in permission.get("UserIdGroupPairs", [])}
+            assert not permission.get("Ipv6Ranges")
+        return rules
+
+    assert ingress(groups["bastion"]) == {("tcp", 22, 22, ADMIN_CIDR)}
+    assert ingress(groups["frontend"]) == {("tcp", 80, 80, "0.0.0.0/0"),
+                                           ("tcp", 443, 443, "0.0.0.0/0"),
+                                           ("tcp", 22, 22, ids["bastion"])}
+    assert ingress(groups["backend"]) == {("tcp", 5000, 5000, ids["frontend"]),
+                                          ("tcp", 22, 22, ids["bastion"])}
+    for role, instances in running_instances(aws).items():
+        for instance in instances:
+            assert [g["GroupId"] for g in instance["SecurityGroups"]] == [ids[role]]
+
+
+def plain(value):
+    """ansible-inventory marks values from the cloud as unsafe: {"__ansible_unsafe": value}."""
+    return value["__ansible_unsafe"] if isinstance(value, dict) else value
+
+
+def test_inventory_groups_and_connection_settings(aws, provisioned):
+    listing = aws.run("ansible-inventory", "--list")
+    assert listing.returncode == 0, listing.stderr[-3000:]
+    inventory = json.loads(listing.stdout)
+    hosts = {group: sorted(inventory.get(group, {}).get("hosts", []))
+             for group in ("bastion", "frontend", "backend", "behind_bastion")}
+    assert hosts["bastion"] == ["mnist-webapp-dev-bastion"]
+    assert hosts["frontend"] == ["mnist-webapp-dev-frontend"]
+    assert hosts["backend"] == ["mnist-webapp-dev-backend-1", "mnist-webapp-dev-backend-2"]
+    assert sorted(hosts["behind_bastion"]) == sorted(hosts["frontend"] + hosts["backend"])
+
+    roles = running_instances(aws)
+    bastion_ip = roles["bastion"][0]["PublicIpAddress"]
+    hostvars = inventory["_meta"]["hostvars"]
+    assert plain(hostvars["mnist-webapp-dev-bastion"]["ansible_host"]) == bastion_ip
+    for backend in roles["backend"]:
+        host = hostvars[backend["TagMap"]["Name"]]
+        assert plain(host["ansible_host"]) == backend["PrivateIpAddress"]
+
+    # The connection settings as Ansible resolves them (debug runs on the controller only).
+    resolved = aws.run("ansible", "all", "-m", "ansible.builtin.debug", "-a",
+                       '{"msg": "{{ ansible_user }}|{{ ansible_host }}|'
+                       '{{ ansible_ssh_common_args }}"}')
+    assert resolved.returncode == 0, resolved.stdout[-3000:]
+    settings = dict(re.findall(r'^(\S+) \| SUCCESS => \{\n\s+"msg": "(.*)"\n\}', resolved.stdout,
+                               re.MULTILINE))
+    assert set(settings) == set(hostvars)
+    for host, value in settings.items():
+        user, address, args = value.split("|", 2)
+        assert user == "ubuntu"
+        if host == "mnist-webapp-dev-bastion":
+            assert address == bastion_ip and "ProxyCommand" not in args
+        else:
+            proxy = re.search(r'ProxyCommand=\\"(.*?)\\"', args).group(1)
+            assert proxy.startswith("ssh -W %h:%p")
+            assert f"-i {aws.key}" in proxy  # the key reaches the bastion hop too
+            assert proxy.endswith(f"ubuntu@{bastion_ip}")
+
+
+# --- teardown ----------------------------------------------------------------------------------
+
+def test_teardown_removes_then_changes_nothing(torn_down):
+    first, second = torn_down
+    assert first["changed"] > 5 and first["failed"] == 0
+    assert second["changed"] == 0 and second["failed"] == 0
+
+
+def test_nothing_is_left(aws, torn_down):
+    assert_nothing_left(aws)
+
+
+def assert_nothing_left(aws) -> None:
+    ec2 = aws.ec2
+    assert ec2.describe_vpcs(Filters=PROJECT_FILTER)["Vpcs"] == []
+    assert ec2.describe_subnets(Filters=PROJECT_FILTER)["Subnets"] == []
+    assert ec2.describe_security_groups(Filters=PROJECT_FILTER)["SecurityGroups"] == []
+    assert ec2.describe_route_tables(Filters=PROJECT_FILTER)["RouteTables"] == []
+    assert ec2.describe_internet_gateways(Filters=PROJECT_FILTER)["InternetGateways"] == []
+    states = {n["State"] for n in ec2.describe_nat_gateways()["NatGateways"]}
+    assert states <= {"deleted"}
+    assert ec2.describe_addresses()["Addresses"] == []  # Elastic IPs released
+    assert ec2.describe_key_pairs()["KeyPairs"] == []
+    reservations = ec2.describe_instances(Filters=PROJECT_FILTER)["Reservations"]
+    assert {i["State"]["Name"] for r in reservations for i in r["Instances"]} <= {"terminated"}
+
+
+# --- the NAT instance variant and the guard rails ------------------------------------------------
+
+def test_nat_instance_mode_lifecycle(aws, torn_down):
+    first = aws.playbook("provision.yml", nat_mode="instance")
+    second = aws.playbook("provision.yml", nat_mode="instance")
+    assert first["changed"] > 10 and second["changed"] == 0
+    (nat,) = running_instances(aws)["nat"]
+    assert nat["SourceDestCheck"] is False
+    private = [t for t in aws.ec2.describe_route_tables(Filters=PROJECT_FILTER)["RouteTables"]
+               if any(tag["Value"].endswith("-private") for tag in t["Tags"])]
+    (default,) = [r for r in private[0]["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
+    assert default["InstanceId"] == nat["InstanceId"]
+    assert aws.playbook("teardown.yml")["failed"] == 0
+    assert aws.playbook("teardown.yml")["changed"] == 0
+    assert_nothing_left(aws)
+
+
+@pytest.mark.parametrize("admin_cidr", ["", "0.0.0.0/0", "not-a-network"])
+def test_provision_refuses_an_open_or_missing_admin_cidr(aws, admin_cidr):
+    result = aws.run("ansible-playbook", "provision.yml", admin_cidr=admin_cidr)
+    assert result.returncode != 0
+    assert "set admin_cidr" in result.stdout
+    assert aws.ec2.describe_vpcs(Filters=PROJECT_FILTER)["Vpcs"] == []

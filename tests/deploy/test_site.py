@@ -1,0 +1,169 @@
+"""site.yml for real: a bastion, a frontend and a backend in network namespaces, configured
+through the bastion twice (the second run changes nothing), then a prediction through the
+frontend's nginx. Needs root, debootstrap, systemd-nspawn and the Debian mirror (once, for
+the cached root filesystem); skipped with the reason otherwise."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO_ROOT
+from tests.deploy.lab import Lab
+
+pytestmark = [pytest.mark.slow, pytest.mark.netns]
+
+ANSIBLE_DIR = REPO_ROOT / "deploy" / "ansible"
+VENV_BIN = Path(sys.executable).parent
+CACHE = Path(os.environ.get("MNIST_LAB_CACHE", "/var/cache/mnist-test-hosts"))
+
+
+def lab_problem() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root (network namespaces, mounts, systemd-nspawn)"
+    for tool in ("ip", "debootstrap", "systemd-nspawn", "chroot", "mount"):
+        if not shutil.which(tool):
+            return f"{tool} is not installed (make test-packages)"
+    return None
+
+
+def wheelhouse() -> Path:
+    """The backend's wheels, fetched once from PyPI on this side (the lab has no internet)."""
+    requirements = REPO_ROOT / "backend" / "requirements.txt"
+    key = hashlib.sha256(requirements.read_bytes()).hexdigest()[:12]
+    folder = CACHE / f"wheels-{key}"
+    if not (folder / ".complete").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--only-binary",
+                        ":all:", "-r", str(requirements), "-d", str(folder)], check=True)
+        (folder / ".complete").write_text("ok\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    problem = lab_problem()
+    if problem:
+        pytest.skip(f"host configuration suite not run: {problem}")
+    if not (REPO_ROOT / "frontend/static/vendor/onnxruntime-web/ort.wasm.min.mjs").exists():
+        pytest.fail("frontend/static/vendor is missing: run the tests through `make test`")
+    work = tmp_path_factory.mktemp("lab")
+    key = work / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    lab = Lab(work=work / "hosts", cache=CACHE)
+    try:
+        lab.start(key.with_suffix(".pub").read_text())
+        lab.key = key
+        lab.wheels = wheelhouse()
+        lab.inventory = write_inventory(lab, work / "inventory.yml")
+        yield lab
+    finally:
+        lab.stop()
+
+
+def write_inventory(lab: Lab, path: Path) -> Path:
+    """The same groups the aws_ec2 inventory yields; hosts behind the bastion by private IP."""
+    hosts = lab.hosts
+    inventory = {"all": {"children": {
+        "bastion": {"hosts": {"bastion-1": {"ansible_host": hosts["bastion"].public_ip}}},
+        "frontend": {"hosts": {"frontend-1": {"ansible_host": hosts["frontend"].private_ip,
+                                              "private_ip": hosts["frontend"].private_ip}}},
+        "backend": {"hosts": {"backend-1": {"ansible_host": hosts["backend"].private_ip,
+                                            "private_ip": hosts["backend"].private_ip}}},
+        "behind_bastion": {"children": {"frontend": {}, "backend": {}}},
+    }}}
+    path.write_text(yaml.safe_dump(inventory))
+    return path
+
+
+def ansible(lab: Lab, program: str, *args: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "ANSIBLE_CONFIG": str(ANSIBLE_DIR / "ansible.cfg"),
+                   "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1",
+                   "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
+    extra = {
+        "ssh_private_key_file": str(lab.key),
+        "ssh_known_hosts_file": str(lab.work / "known_hosts"),
+        "backend_wheelhouse": str(lab.wheels),
+        "backend_workers": 1,
+        # No package mirror inside the lab: the hosts come with their packages installed.
+        "common_apt_update": False,
+        "common_upgrade": False,
+    }
+    return lab.in_controller(
+        [str(VENV_BIN / program), "-i", str(lab.inventory), "-e", json.dumps(extra), *args],
+        cwd=ANSIBLE_DIR, env=environment, capture_output=True, text=True, timeout=1200)
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    counts = {}
+    for host, fields in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.MULTILINE):
+        counts[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", fields)}
+    return counts
+
+
+@pytest.fixture(scope="module")
+def site_runs(lab):
+    runs = []
+    for _ in range(2):
+        result = ansible(lab, "ansible-playbook", "site.yml")
+        assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+        runs.append(recap(result.stdout))
+    return runs
+
+
+def test_first_run_configures_every_host(site_runs):
+    first = site_runs[0]
+    assert {"bastion-1", "frontend-1", "backend-1"} <= set(first)
+    for host in ("bastion-1", "frontend-1", "backend-1"):
+        assert first[host]["failed"] == 0 and first[host]["unreachable"] == 0
+        assert first[host]["changed"] > 0, host
+
+
+def test_second_run_changes_nothing(site_runs):
+    second = site_runs[1]
+    for host, counts in second.items():
+        assert counts["changed"] == 0, (host, counts)
+        assert counts["failed"] == 0 and counts["unreachable"] == 0
+
+
+def test_backend_is_unreachable_from_the_controller(lab, site_runs):
+    backend = lab.hosts["backend"].private_ip
+    probe = lab.in_controller([sys.executable, "-c",
+                               f"import socket; socket.create_connection(('{backend}', 5000), 3)"],
+                              capture_output=True, text=True)
+    assert probe.returncode != 0
+    assert "unreachable" in probe.stderr.lower()
+
+
+def test_backend_runs_as_a_systemd_unit_on_its_private_address(lab, site_runs):
+    result = ansible(lab, "ansible", "backend", "-b", "-m", "ansible.builtin.command", "-a",
+                     "systemctl show mnist-backend -p ActiveState -p SubState -p User")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ActiveState=active" in result.stdout and "User=mnist" in result.stdout
+    listening = ansible(lab, "ansible", "backend", "-b", "-m", "ansible.builtin.command",
+                        "-a", "ss -ltn")
+    assert f"{lab.hosts['backend'].private_ip}:5000" in listening.stdout
+
+
+def test_prediction_through_the_frontend(lab, site_runs, digit_data_url, digit_png):
+    frontend = lab.hosts["frontend"].public_ip
+    body = json.dumps({"image": digit_data_url})
+    result = lab.in_controller(
+        ["curl", "-s", "-m", "10", "-H", "Content-Type: application/json", "--data-binary",
+         "@-", f"http://{frontend}/api/predict"], input=body, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["digit"] == digit_png[1]
+    assert answer["model"]["name"] == "cnn-mnist"
+    page = lab.in_controller(["curl", "-s", "-m", "10", f"http://{frontend}/"],
+                             capture_output=True, text=True)
+    assert 'data-testid="canvas"' in page.stdout
