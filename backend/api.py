@@ -47,6 +47,20 @@ def classify(state: ModelState, image: np.ndarray) -> tuple[int, np.ndarray]:
     return digit, probabilities
 
 
+def digit_result(
+    digit: int, probabilities: np.ndarray, image: np.ndarray, return_input: bool
+) -> dict:
+    """One read digit as the API reports it, with the model input when the client asked."""
+    result = {
+        "digit": digit,
+        "confidence": round(float(probabilities[digit]), 6),
+        "probabilities": [round(float(p), 6) for p in probabilities],
+    }
+    if return_input:
+        result["input"] = np.round(image, 4).tolist()
+    return result
+
+
 def _ms(seconds: float) -> float:
     return round(seconds * 1000.0, 3)
 
@@ -60,20 +74,15 @@ def predict() -> Response:
     preprocessed = time.perf_counter()
     digit, probabilities = classify(state, image)
     inferred = time.perf_counter()
-    body = {
-        "digit": digit,
-        "confidence": round(float(probabilities[digit]), 6),
-        "probabilities": [round(float(p), 6) for p in probabilities],
+    return jsonify({
+        **digit_result(digit, probabilities, image, return_input),
         "model": state.identity,
         "timing_ms": {
             "preprocess": _ms(preprocessed - started),
             "inference": _ms(inferred - preprocessed),
             "total": _ms(time.perf_counter() - started),
         },
-    }
-    if return_input:
-        body["input"] = np.round(image, 4).tolist()
-    return jsonify(body)
+    })
 
 
 @bp.post("/predict/number")
@@ -94,15 +103,9 @@ def predict_number() -> Response:
         before = time.perf_counter()
         digit, probabilities = classify(state, image)
         inference_seconds += time.perf_counter() - before
-        entry = {
-            "digit": digit,
-            "confidence": round(float(probabilities[digit]), 6),
-            "box": list(segment.box),
-            "probabilities": [round(float(p), 6) for p in probabilities],
-        }
-        if return_input:
-            entry["input"] = np.round(image, 4).tolist()
-        digits.append(entry)
+        digits.append(
+            {**digit_result(digit, probabilities, image, return_input), "box": list(segment.box)}
+        )
     total = time.perf_counter() - started
     return jsonify({
         "number": "".join(str(d["digit"]) for d in digits),
