@@ -199,6 +199,54 @@ def test_backend_down_shows_an_error_and_recovers(page, stack, mnist_test_set):
     expect(page.get_by_test_id("error")).to_be_hidden()
 
 
+def test_a_backend_that_never_answers_times_out_with_a_message(page, mnist_test_set):
+    images, _ = mnist_test_set
+    config = (REPO_ROOT / "frontend" / "static" / "config.js").read_text()
+    short = config.replace("requestTimeoutMs: 8000", "requestTimeoutMs: 1500")
+    assert short != config
+    page.route("**/static/config.js", lambda route: route.fulfill(
+        status=200, content_type="text/javascript", body=short))
+    hung = []
+    page.route("**/api/predict", lambda route: hung.append(route))  # held, never answered
+    page.reload()
+    page.wait_for_selector('[data-testid="prob-9"]')
+
+    draw_with_mouse(page, digit_strokes(images[0], canvas_box(page)))
+    expect(page.get_by_test_id("error")).to_contain_text(
+        "did not answer within 1.5 s", timeout=5000)
+    assert len(hung) == 1
+    expect(page.get_by_test_id("prediction")).to_have_text("")
+    expect(page.locator("body")).not_to_have_class("busy")
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "shown"),
+    [
+        (503, {"error": {"code": "model_not_ready",
+                         "message": "the model is not loaded yet; retry in a moment"}},
+         "the model is not loaded yet; retry in a moment"),
+        (500, "<html>Internal Server Error</html>", "The server answered 500."),
+    ],
+)
+def test_the_backends_error_is_shown_to_the_user(page, mnist_test_set, status, body, shown):
+    images, _ = mnist_test_set
+    page.route("**/api/predict", lambda route: route.fulfill(
+        status=status,
+        content_type="application/json" if isinstance(body, dict) else "text/html",
+        body=json.dumps(body) if isinstance(body, dict) else body,
+    ))
+    response = draw_digit(page, images[0])
+    assert response.status == status
+    expect(page.get_by_test_id("error")).to_be_visible()
+    expect(page.get_by_test_id("error")).to_have_text(shown)
+    expect(page.get_by_test_id("prediction")).to_have_text("")
+    page.unroute("**/api/predict")
+    with page.expect_response(lambda r: r.url.endswith("/api/predict")) as again:
+        page.get_by_test_id("predict").click()
+    assert again.value.status == 200
+    expect(page.get_by_test_id("error")).to_be_hidden()
+
+
 # --- keyboard and phone -----------------------------------------------------------------------
 
 def test_keyboard_only_use(page, mnist_test_set):
