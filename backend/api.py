@@ -61,6 +61,16 @@ def digit_result(
     return result
 
 
+def timing_ms(started: float, inference_seconds: float) -> dict[str, float]:
+    """The request's time so far, split into inference and the rest (decoding, preprocessing)."""
+    total = time.perf_counter() - started
+    return {
+        "preprocess": _ms(total - inference_seconds),
+        "inference": _ms(inference_seconds),
+        "total": _ms(total),
+    }
+
+
 def _ms(seconds: float) -> float:
     return round(seconds * 1000.0, 3)
 
@@ -71,17 +81,13 @@ def predict() -> Response:
     state = ready_model()
     ink, return_input = read_ink()
     image = normalise_ink(ink)
-    preprocessed = time.perf_counter()
+    before = time.perf_counter()
     digit, probabilities = classify(state, image)
-    inferred = time.perf_counter()
+    inference_seconds = time.perf_counter() - before
     return jsonify({
         **digit_result(digit, probabilities, image, return_input),
         "model": state.identity,
-        "timing_ms": {
-            "preprocess": _ms(preprocessed - started),
-            "inference": _ms(inferred - preprocessed),
-            "total": _ms(time.perf_counter() - started),
-        },
+        "timing_ms": timing_ms(started, inference_seconds),
     })
 
 
@@ -106,16 +112,11 @@ def predict_number() -> Response:
         digits.append(
             {**digit_result(digit, probabilities, image, return_input), "box": list(segment.box)}
         )
-    total = time.perf_counter() - started
     return jsonify({
         "number": "".join(str(d["digit"]) for d in digits),
         "digits": digits,
         "model": state.identity,
-        "timing_ms": {
-            "preprocess": _ms(total - inference_seconds),
-            "inference": _ms(inference_seconds),
-            "total": _ms(total),
-        },
+        "timing_ms": timing_ms(started, inference_seconds),
     })
 
 
