@@ -1,4 +1,4 @@
-"""The HTTP API: /predict, /predict/number, /health, /ready, /model, /metrics."""
+"""The prediction API: POST /predict (one digit) and POST /predict/number (several)."""
 
 from __future__ import annotations
 
@@ -8,57 +8,55 @@ import numpy as np
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from backend.errors import ApiError, unprocessable
-from backend.images import decode_image, image_ink
-from backend.model_state import ModelState
+from backend.images import Drawing, decode_drawing
+from backend.metrics import get_metrics
+from backend.model_state import ModelState, get_model_state
 from backend.payload import read_image_request
 from backend.preprocess import EmptyDrawing, normalise_ink
-from backend.segment import segment_digits
+from backend.segment import TooManyMarks, segment_digits
 
 bp = Blueprint("api", __name__)
 
 
-def model_state() -> ModelState:
-    return current_app.extensions["mnist_model"]
-
-
 def ready_model() -> ModelState:
-    state = model_state()
+    state = get_model_state()
     if not state.ready:
-        detail = f": {state.error}" if state.error else "; retry in a moment"
-        raise ApiError(503, "model_not_ready", f"the model is not loaded yet{detail}")
+        detail = "it failed to load" if state.error else "retry in a moment"
+        raise ApiError(503, "model_not_ready", f"the model is not loaded yet: {detail}")
     return state
 
 
-def read_ink() -> tuple[np.ndarray, bool]:
-    """The request's drawing as ink (H, W) in 0..1, and whether to return the model input."""
+def read_drawing() -> tuple[Drawing, bool]:
+    """The request's drawing at the working size, and whether to return model inputs."""
     image_request = read_image_request(request)
-    image = decode_image(image_request.image, current_app.config["MAX_IMAGE_SIDE"])
     try:
-        return image_ink(image), image_request.return_input
+        drawing = decode_drawing(image_request.image, current_app.config["MAX_IMAGE_SIDE"])
     except EmptyDrawing as exc:
         raise unprocessable("empty_drawing", str(exc)) from None
+    return drawing, image_request.return_input
 
 
-def classify(state: ModelState, image: np.ndarray) -> tuple[int, np.ndarray]:
-    probabilities = state.classifier.predict(image)
-    digit = int(np.argmax(probabilities))
-    current_app.extensions["mnist_metrics"].predictions.labels(request.url_rule.rule,
-                                                               str(digit)).inc()
-    return digit, probabilities
-
-
-def digit_result(
-    digit: int, probabilities: np.ndarray, image: np.ndarray, return_input: bool
-) -> dict:
-    """One read digit as the API reports it, with the model input when the client asked."""
-    result = {
-        "digit": digit,
-        "confidence": round(float(probabilities[digit]), 6),
-        "probabilities": [round(float(p), 6) for p in probabilities],
-    }
-    if return_input:
-        result["input"] = np.round(image, 4).tolist()
-    return result
+def read_digits(state: ModelState, inks: list[np.ndarray], return_input: bool
+                ) -> tuple[list[dict], float]:
+    """Each digit's ink -> its result as the API reports it, and the seconds spent in the model."""
+    predictions = get_metrics().predictions
+    results, inference_seconds = [], 0.0
+    for ink in inks:
+        image = normalise_ink(ink)
+        before = time.perf_counter()
+        probabilities = state.classifier.predict(image)
+        inference_seconds += time.perf_counter() - before
+        digit = int(np.argmax(probabilities))
+        predictions.labels(request.url_rule.rule, str(digit)).inc()
+        result = {
+            "digit": digit,
+            "confidence": round(float(probabilities[digit]), 6),
+            "probabilities": [round(float(p), 6) for p in probabilities],
+        }
+        if return_input:
+            result["input"] = np.round(image.astype(np.float64), 4).tolist()
+        results.append(result)
+    return results, inference_seconds
 
 
 def timing_ms(started: float, inference_seconds: float) -> dict[str, float]:
@@ -79,71 +77,33 @@ def _ms(seconds: float) -> float:
 def predict() -> Response:
     started = time.perf_counter()
     state = ready_model()
-    ink, return_input = read_ink()
-    image = normalise_ink(ink)
-    before = time.perf_counter()
-    digit, probabilities = classify(state, image)
-    inference_seconds = time.perf_counter() - before
-    return jsonify({
-        **digit_result(digit, probabilities, image, return_input),
-        "model": state.identity,
-        "timing_ms": timing_ms(started, inference_seconds),
-    })
+    drawing, return_input = read_drawing()
+    (result,), inference_seconds = read_digits(state, [drawing.ink], return_input)
+    return jsonify({**result, "model": state.identity,
+                    "timing_ms": timing_ms(started, inference_seconds)})
 
 
 @bp.post("/predict/number")
 def predict_number() -> Response:
     started = time.perf_counter()
     state = ready_model()
-    ink, return_input = read_ink()
-    segments = segment_digits(ink)
+    drawing, return_input = read_drawing()
+    limit = current_app.config["MAX_DIGITS"]
+    try:
+        segments = segment_digits(drawing.ink, limit)
+    except TooManyMarks as exc:
+        raise unprocessable("too_many_digits", str(exc)) from None
     if not segments:
         raise unprocessable("empty_drawing", "the drawing is empty: write some digits first")
-    limit = current_app.config["MAX_DIGITS"]
     if len(segments) > limit:
         raise unprocessable(
-            "too_many_digits", f"found {len(segments)} separate marks; at most {limit} are read")
-    digits, inference_seconds = [], 0.0
-    for segment in segments:
-        image = normalise_ink(segment.ink)
-        before = time.perf_counter()
-        digit, probabilities = classify(state, image)
-        inference_seconds += time.perf_counter() - before
-        digits.append(
-            {**digit_result(digit, probabilities, image, return_input), "box": list(segment.box)}
-        )
+            "too_many_digits", f"found {len(segments)} digits; at most {limit} are read")
+    results, inference_seconds = read_digits(state, [s.ink for s in segments], return_input)
+    digits = [{**r, "box": list(drawing.to_upload(s.box))}
+              for r, s in zip(results, segments, strict=True)]
     return jsonify({
         "number": "".join(str(d["digit"]) for d in digits),
         "digits": digits,
         "model": state.identity,
         "timing_ms": timing_ms(started, inference_seconds),
     })
-
-
-@bp.get("/health")
-def health() -> Response:
-    return jsonify({"status": "ok"})
-
-
-@bp.get("/ready")
-def ready() -> tuple[Response, int]:
-    state = model_state()
-    if state.ready:
-        return jsonify({"status": "ready", "model": state.identity,
-                        "runtime": state.runtime}), 200
-    body = {"status": "failed" if state.error else "loading", "runtime": state.runtime}
-    if state.error:
-        body["error"] = state.error
-    return jsonify(body), 503
-
-
-@bp.get("/model")
-def model_info() -> Response:
-    state = ready_model()
-    return jsonify({**state.metadata, "runtime": state.runtime})
-
-
-@bp.get("/metrics")
-def metrics() -> Response:
-    payload, content_type = current_app.extensions["mnist_metrics"].exposition()
-    return Response(payload, content_type=content_type)

@@ -11,12 +11,11 @@ from typing import Any
 from flask import Flask, Request, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from backend.api import bp
+from backend import api, ops
 from backend.config import settings_from_env
 from backend.errors import ApiError
-from backend.metrics import Metrics
+from backend.metrics import Metrics, get_metrics
 from backend.model_state import ModelState
-from backend.runtime import RUNTIMES
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +46,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings_from_env())
     if config:
         app.config.update(config)
-    if app.config["MODEL_RUNTIME"] not in RUNTIMES:
-        raise ValueError(f"MODEL_RUNTIME must be one of {RUNTIMES}, "
-                         f"got {app.config['MODEL_RUNTIME']!r}")
     app.json.sort_keys = False
 
     state = ModelState(app.config["MODEL_DIR"], app.config["MODEL_RUNTIME"])
-    app.extensions["mnist_model"] = state
-    app.extensions["mnist_metrics"] = Metrics()
-    app.register_blueprint(bp)
+    state.init_app(app)
+    Metrics().init_app(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(ops.bp)
     _register_error_handlers(app)
     _register_request_metrics(app)
     if app.config["CORS_ORIGINS"]:
@@ -101,8 +98,6 @@ def _register_error_handlers(app: Flask) -> None:
 
 
 def _register_request_metrics(app: Flask) -> None:
-    metrics: Metrics = app.extensions["mnist_metrics"]
-
     @app.before_request
     def start_timer() -> None:
         g.request_started = time.perf_counter()
@@ -111,7 +106,7 @@ def _register_request_metrics(app: Flask) -> None:
     def record(response: Response) -> Response:
         started = g.get("request_started")
         if started is not None:
-            metrics.observe_request(_route_label(), request.method, response.status_code,
+            get_metrics().observe_request(_route_label(), request.method, response.status_code,
                                     time.perf_counter() - started)
         return response
 

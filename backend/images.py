@@ -1,23 +1,64 @@
-"""Decoding uploaded PNG/JPEG bytes in memory, refusing oversized images before decoding."""
+"""Decoding uploaded PNG/JPEG bytes in memory, with a budget: nothing a client sends can make
+decoding cost much more than decoding a plain image of the largest accepted size.
+
+- The size comes from the header and is checked before any pixel is decoded (a small file
+  that claims a huge image costs nothing).
+- JPEGs with more scans than real encoders write are refused before decoding (backend/jpeg.py).
+- JPEGs are decoded reduced (libjpeg's DCT scaling, 1/2 to 1/8) straight to the working size
+  preprocessing needs, and as luminance only.
+- PNG text chunks are capped far below Pillow's defaults (64 MB of decompressed text).
+"""
 
 from __future__ import annotations
 
 import io
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
-from backend.errors import bad_request, too_large, unsupported
-from backend.preprocess import ink_from_alpha, ink_from_rgb
+from backend.errors import bad_request, too_large, unprocessable, unsupported
+from backend.jpeg import MAX_SCANS, MAX_SEGMENTS, walk_jpeg
+from backend.preprocess import LUMINANCE, ink_channel, reduction_factor, working_ink
 
 SUPPORTED_FORMATS = ("PNG", "JPEG")
 SUPPORTED_MEDIA_TYPES = ("image/png", "image/jpeg")
+JPEG_SCALES = (8, 4, 2, 1)  # what libjpeg can decode reduced by, for free
+
+# Text and ICC chunks are metadata we never read: a few KB each is plenty, and the default
+# (1 MB per chunk, 64 MB in all, decompressed) would let a 1 MB upload allocate 64 MB.
+PngImagePlugin.MAX_TEXT_CHUNK = 64 * 1024
+PngImagePlugin.MAX_TEXT_MEMORY = 256 * 1024
 
 # Signatures of image formats we recognise but do not accept (415, not 400).
 _OTHER_IMAGE_SIGNATURES = (
     b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*", b"\x00\x00\x01\x00", b"<svg", b"<?xml",
 )
+
+
+@dataclass(frozen=True)
+class InkSource:
+    """The one channel of a decoded image that holds the ink, and the reduction still due."""
+
+    channel: np.ndarray  # (H, W) uint8
+    kind: str  # ALPHA or LUMINANCE
+    factor: int  # box reduction to apply to reach the working size (1 = none)
+    size: tuple[int, int]  # the upload's (width, height) in pixels
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """An upload's ink at the working size, and how working pixels map back to the upload's."""
+
+    ink: np.ndarray  # (h, w) float32 in 0..1
+    scale: int  # upload pixels per working pixel
+    size: tuple[int, int]  # the upload's (width, height)
+
+    def to_upload(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        """A working-size (x, y, w, h) box in the upload's pixels."""
+        x, y, w, h = (v * self.scale for v in box)
+        return x, y, min(w, self.size[0] - x), min(h, self.size[1] - y)
 
 
 def _looks_like_other_image(data: bytes) -> bool:
@@ -26,12 +67,8 @@ def _looks_like_other_image(data: bytes) -> bool:
     return data.startswith(_OTHER_IMAGE_SIGNATURES) or data[4:12] in (b"ftypavif", b"ftypheic")
 
 
-def decode_image(data: bytes, max_side: int) -> Image.Image:
-    """PNG/JPEG bytes -> a decoded image; raises ApiError (400/413/415) for bad input.
-
-    The size is read from the header and checked before any pixel is decoded, so a small
-    file that claims a huge image (a decompression bomb) costs nothing.
-    """
+def open_image(data: bytes, max_side: int) -> Image.Image:
+    """PNG/JPEG bytes -> an opened (not yet decoded) image; raises ApiError (400/413/415/422)."""
     if not data:
         raise bad_request("empty_image", "the image is empty (0 bytes)")
     try:
@@ -59,25 +96,61 @@ def decode_image(data: bytes, max_side: int) -> Image.Image:
         )
     if width == 0 or height == 0:
         raise bad_request("invalid_image", "the image has no pixels")
+    if image.format == "JPEG":
+        structure = walk_jpeg(data)
+        if structure.scans > MAX_SCANS:
+            raise unprocessable(
+                "too_many_jpeg_scans",
+                f"the JPEG has more than {MAX_SCANS} scans (real encoders write about ten); "
+                "save it again as a baseline or standard progressive JPEG",
+            )
+        if structure.segments > MAX_SEGMENTS:
+            raise unprocessable(
+                "too_many_jpeg_segments",
+                f"the JPEG has more than {MAX_SEGMENTS} marker segments; real files have a few "
+                "dozen",
+            )
+    return image
+
+
+def decode_ink_source(data: bytes, max_side: int) -> InkSource:
+    """PNG/JPEG bytes -> the ink channel at (or above) the working size; raises ApiError."""
+    image = open_image(data, max_side)
+    factor = reduction_factor(image.height, image.width)
     try:
-        image.load()
         if image.format == "JPEG":
-            image = ImageOps.exif_transpose(image)  # phone photos carry their rotation in EXIF
-        return image
+            return _jpeg_source(image, factor)
+        return _png_source(image, factor)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise bad_request("invalid_image", f"the image could not be decoded: {exc}") from None
 
 
-def image_ink(image: Image.Image) -> np.ndarray:
-    """The ink of a decoded image, exactly as preprocess.ink_from_rgba reads its RGBA pixels.
+def _jpeg_source(image: Image.Image, factor: int) -> InkSource:
+    """JPEGs have no alpha: luminance, decoded reduced by as much of ``factor`` as libjpeg can."""
+    wanted = next(s for s in JPEG_SCALES if s <= factor)
+    width, height = image.size
+    drafted = image.draft("L", (max(1, width // wanted), max(1, height // wanted)))
+    scale = round(width / drafted[1][2]) if drafted else 1  # what the decoder will do
+    image = ImageOps.exif_transpose(image)  # phone photos carry their rotation in EXIF
+    if image.mode != "L":
+        image = image.convert("L")  # CMYK, or a decoder that ignored the draft mode
+    upload_size = (image.width * scale, image.height * scale)  # after the EXIF rotation
+    return InkSource(np.asarray(image), LUMINANCE, max(1, factor // scale), upload_size)
 
-    A canvas only needs its alpha channel, so the full RGBA array is never built for it
-    (that copy alone cost more than the model).
-    """
-    if image.mode not in ("RGBA", "LA", "RGB", "L"):
-        image = image.convert("RGBA")  # palette (maybe with transparency), CMYK, 16-bit, ...
-    if "A" in image.getbands():
-        alpha = np.asarray(image.getchannel("A"))
-        if alpha.min() < 255:
-            return ink_from_alpha(alpha)
-    return ink_from_rgb(np.asarray(image.convert("RGB")))
+
+def _png_source(image: Image.Image, factor: int) -> InkSource:
+    image.load()
+    return InkSource(*ink_channel(image), factor, image.size)
+
+
+def decode_drawing(data: bytes, max_side: int) -> Drawing:
+    """PNG/JPEG bytes -> the drawing at the working size; raises ApiError, or EmptyDrawing."""
+    source = decode_ink_source(data, max_side)
+    ink = working_ink(source.channel, source.kind, source.factor)
+    return Drawing(ink, round(source.size[0] / ink.shape[1]) if ink.shape[1] else 1,
+                   source.size)
+
+
+def decode_ink(data: bytes, max_side: int) -> np.ndarray:
+    """PNG/JPEG bytes -> ink at the working size; raises ApiError, or EmptyDrawing."""
+    return decode_drawing(data, max_side).ink

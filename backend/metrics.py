@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from flask import Flask, current_app
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -15,6 +16,11 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+
+# Every label value comes from a small fixed set: a made-up HTTP method must not become a new
+# time series (each is a file-backed entry under gunicorn), so unknown ones count as OTHER.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
+OTHER_METHOD = "OTHER"
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                    1.0, 2.5)
@@ -38,7 +44,11 @@ class Metrics:
             ["route", "digit"], registry=self.registry,
         )
 
+    def init_app(self, app: Flask) -> None:
+        app.extensions["mnist_metrics"] = self
+
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        method = method if method in KNOWN_METHODS else OTHER_METHOD
         self.requests.labels(route, method, str(status)).inc()
         self.latency.labels(route).observe(seconds)
 
@@ -51,3 +61,8 @@ class Metrics:
             multiprocess.MultiProcessCollector(registry)
             return generate_latest(registry), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+def get_metrics() -> Metrics:
+    """The current app's metrics (set by Metrics.init_app)."""
+    return current_app.extensions["mnist_metrics"]

@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from flask import Flask, current_app
 
-from backend.runtime import Classifier, load_classifier, load_metadata
+from backend.runtime import Classifier, check_runtime, load_classifier, load_metadata
 
 log = logging.getLogger(__name__)
 
@@ -19,10 +20,11 @@ class ModelState:
 
     def __init__(self, model_dir: Path, runtime: str) -> None:
         self.model_dir = model_dir
-        self.runtime = runtime
+        self.runtime = check_runtime(runtime)
         self.classifier: Classifier | None = None
         self.metadata: dict = {}
-        self.error: str | None = None
+        self.error: str | None = None  # for the log; may hold file paths
+        self.error_kind: str | None = None  # for clients: the exception's class only
         self.load_seconds: float | None = None
         self._ready = threading.Event()
 
@@ -45,6 +47,7 @@ class ModelState:
                 raise ValueError(f"model returned shape {probabilities.shape}, expected (10,)")
         except Exception as exc:  # any failure must surface in /ready, not kill the worker
             self.error = f"{type(exc).__name__}: {exc}"
+            self.error_kind = type(exc).__name__
             log.exception("loading the model from %s failed", self.model_dir)
             return
         self.metadata, self.classifier = metadata, classifier
@@ -53,7 +56,15 @@ class ModelState:
         log.info("model %s %s ready (%s runtime, %.2f s)", metadata.get("name"),
                  metadata.get("version"), self.runtime, self.load_seconds)
 
+    def init_app(self, app: Flask) -> None:
+        app.extensions["mnist_model"] = self
+
     def load_in_background(self) -> threading.Thread:
         thread = threading.Thread(target=self.load, name="model-loader", daemon=True)
         thread.start()
         return thread
+
+
+def get_model_state() -> ModelState:
+    """The current app's model (set by ModelState.init_app)."""
+    return current_app.extensions["mnist_model"]

@@ -62,6 +62,8 @@ def _from_json(body: bytes, return_input: bool) -> ImageRequest:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise bad_request("invalid_json", "the body is not valid JSON") from None
+    except RecursionError:  # [[[[... thousands deep: the parser's recursion limit
+        raise bad_request("json_too_deep", "the JSON body is nested too deeply") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("image"), str):
         raise bad_request("missing_image", 'the JSON body needs an "image" string')
     flag = payload.get("return_input", False)

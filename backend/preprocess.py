@@ -4,8 +4,14 @@ MNIST digits are white on black, their ink cropped and scaled so that the longer
 (anti-aliased), placed in a 28x28 frame and shifted so that the centre of mass sits at pixel
 (14, 14). A canvas drawing only reads well if it goes through the same steps, so:
 
-    pixels (RGBA) -> ink (0..1) -> crop to ink -> longest side 20 px -> pad to 28x28
-                  -> centre of mass to (14, 14) -> model input (28x28 float32, 0..1)
+    pixels -> one uint8 channel (alpha of a transparent canvas, else luminance)
+           -> box-reduce to at most WORK_PIXELS -> ink (0..1) -> crop to ink
+           -> longest side 20 px -> pad to 28x28 -> centre of mass to (14, 14)
+           -> model input (28x28 float32, 0..1)
+
+The reduction bounds the cost of every later step whatever the upload's size: a 2048x2048
+photo is worked on at 256x256, and a 280x280 canvas at 140x140 (still 7x the model's 20 px).
+Full-resolution pixels are only ever touched as uint8; floats exist at the working size.
 
 frontend/static/js/preprocess.js implements the same steps for the in-browser mode;
 tests/vectors/preprocess.json holds shared test vectors that keep the two equal. Change
@@ -14,69 +20,112 @@ both, and regenerate the vectors (scripts/make_preprocess_vectors.py), or neithe
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
+from cachetools import LRUCache, cached
+from PIL import Image
 
 FRAME = 28  # model input side
 BOX = 20  # longest side of the digit inside the frame
 CENTRE = 14.0  # where MNIST puts the centre of mass (pixel index; measured mean 14.0 ± 0.3)
 MIN_CONTRAST = 0.1  # weaker than this everywhere: nothing was drawn
 NOISE_FLOOR = 0.1  # ink below this (after normalising) is background noise (JPEG, paper)
+WORK_PIXELS = 256 * 256  # the most pixels preprocessing works on (after box reduction)
+WEIGHTS_CACHE_BYTES = 4 * 1024 * 1024  # resampling matrices kept per process
+EMPTY_MESSAGE = "the drawing is empty: draw a digit first"
+
+ALPHA, LUMINANCE = "alpha", "luminance"
 
 
 class EmptyDrawing(ValueError):
     """The image holds no ink: there is no digit to read."""
 
+    def __init__(self, message: str = EMPTY_MESSAGE) -> None:
+        super().__init__(message)
 
-def ink_from_rgba(rgba: np.ndarray) -> np.ndarray:
-    """(H, W, 4) uint8 pixels -> (H, W) float ink in 0..1, 1 being the strongest stroke.
+
+def ink_bounds(image: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right), inclusive, of the non-zero pixels; None if there are none."""
+    rows = np.flatnonzero(image.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(image.any(axis=0))
+    return int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
+
+
+# --- pixels -> one channel -----------------------------------------------------------------
+
+def ink_channel(image: Image.Image) -> tuple[np.ndarray, str]:
+    """A decoded image -> the (H, W) uint8 channel that holds the ink, and which one it is.
 
     A canvas with any transparency is read by its alpha channel (what the drawing covers,
-    whatever its colour). Opaque images are read by luminance, with the polarity taken from
-    the border: a light border means dark ink on light paper, and is inverted.
-    Raises EmptyDrawing if nothing stands out from the background.
+    whatever its colour); an opaque image by its luminance (ITU-R 601 luma in Pillow's
+    fixed-point arithmetic, which the JS twin reproduces). Only this one channel is ever
+    copied out of the image: never a full RGBA or float array of an upload.
     """
-    if rgba.ndim != 3 or rgba.shape[2] != 4:
-        raise ValueError(f"expected (H, W, 4) RGBA pixels, got {rgba.shape}")
-    alpha = rgba[..., 3]
-    if alpha.min() < 255:
-        return ink_from_alpha(alpha)
-    return ink_from_rgb(rgba[..., :3])
+    if image.mode not in ("RGBA", "LA", "RGB", "L"):
+        image = image.convert("RGBA")  # palette (maybe with transparency), 16-bit, 1-bit, ...
+    if "A" in image.getbands():
+        alpha = np.asarray(image.getchannel("A"))
+        if alpha.min() < 255:
+            return alpha, ALPHA
+    if image.mode == "LA":
+        return np.asarray(image.getchannel("L")), LUMINANCE
+    return np.asarray(image.convert("L")), LUMINANCE
 
 
-def ink_from_alpha(alpha: np.ndarray) -> np.ndarray:
-    """A transparent canvas: (H, W) uint8 alpha -> ink (the alpha branch of ink_from_rgba)."""
-    ink = np.zeros(alpha.shape)
-    rows = np.flatnonzero(alpha.any(axis=1))
-    if rows.size == 0:
-        raise EmptyDrawing("the drawing is empty: draw a digit first")
-    cols = np.flatnonzero(alpha.any(axis=0))
-    # Only the box around non-zero alpha can hold ink, and a canvas is mostly empty: the
-    # float work is done there alone (same values as over the whole image, a fraction of
-    # the time).
-    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-    ink[box] = _normalised(alpha[box].astype(np.float64) / 255.0)
-    return ink
+# --- the working size -----------------------------------------------------------------------
+
+def reduction_factor(height: int, width: int, work_pixels: int = WORK_PIXELS) -> int:
+    """The smallest power of two f with ceil(h/f) * ceil(w/f) <= work_pixels.
+
+    Powers of two, because JPEG decoders scale by 1/2, 1/4 and 1/8 for free while decoding.
+    """
+    factor = 1
+    while math.ceil(height / factor) * math.ceil(width / factor) > work_pixels:
+        factor *= 2
+    return factor
 
 
-def ink_from_rgb(rgb: np.ndarray) -> np.ndarray:
-    """An opaque image: (H, W, 3) uint8 -> ink, polarity from the border (see ink_from_rgba)."""
-    rgb = rgb.astype(np.float64)
-    grey = (0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]) / 255.0
-    background = float(np.median(_border(grey)))
-    ink = background - grey if background > 0.5 else grey - background
-    return _normalised(np.clip(ink, 0.0, 1.0))
+def box_reduce(channel: np.ndarray, factor: int) -> np.ndarray:
+    """(H, W) uint8 -> (ceil(H/f), ceil(W/f)) float32: the mean of each f x f block.
+
+    Blocks at the right and bottom edges average the pixels they have. The sums are exact
+    integers, so the browser's twin reproduces the result exactly.
+    """
+    if factor == 1:
+        return channel.astype(np.float32)
+    height, width = channel.shape
+    row_starts, col_starts = np.arange(0, height, factor), np.arange(0, width, factor)
+    sums = np.add.reduceat(channel, row_starts, axis=0, dtype=np.uint32)
+    sums = np.add.reduceat(sums, col_starts, axis=1)
+    counts = np.outer(np.diff(row_starts, append=height), np.diff(col_starts, append=width))
+    return (sums / counts).astype(np.float32)
 
 
-def _normalised(ink: np.ndarray) -> np.ndarray:
-    """Strongest ink -> 1; below MIN_CONTRAST nothing was drawn; faint noise -> 0."""
+# --- channel -> ink -------------------------------------------------------------------------
+
+def ink_from_channel(level: np.ndarray, kind: str) -> np.ndarray:
+    """(H, W) channel levels 0..255 (float32, at the working size) -> ink in 0..1.
+
+    Alpha is ink as it is. Luminance gets its polarity from the border: a light border means
+    dark ink on light paper, and is inverted. The strongest ink becomes 1, ink below
+    NOISE_FLOOR of it becomes 0, and an image without MIN_CONTRAST anywhere is EmptyDrawing.
+    """
+    if kind == ALPHA:
+        ink = level
+    elif kind == LUMINANCE:
+        background = np.float32(np.median(_border(level)))
+        ink = background - level if background > 127.5 else level - background
+        ink = np.maximum(ink, np.float32(0))
+    else:
+        raise ValueError(f"unknown channel kind {kind!r}")
     contrast = float(ink.max())
-    if contrast < MIN_CONTRAST:
-        raise EmptyDrawing("the drawing is empty: draw a digit first")
-    ink = ink / contrast
-    ink[ink < NOISE_FLOOR] = 0.0
+    if contrast < MIN_CONTRAST * 255:
+        raise EmptyDrawing()
+    ink = ink / np.float32(contrast)
+    ink[ink < NOISE_FLOOR] = 0
     return ink
 
 
@@ -84,13 +133,22 @@ def _border(image: np.ndarray) -> np.ndarray:
     return np.concatenate([image[0], image[-1], image[1:-1, 0], image[1:-1, -1]])
 
 
+def working_ink(channel: np.ndarray, kind: str, factor: int | None = None) -> np.ndarray:
+    """A full-size uint8 channel -> ink at the working size (factor: the reduction still due)."""
+    if factor is None:
+        factor = reduction_factor(*channel.shape)
+    return ink_from_channel(box_reduce(channel, factor), kind)
+
+
+# --- ink -> model input ---------------------------------------------------------------------
+
 def crop_to_ink(ink: np.ndarray) -> np.ndarray:
     """The bounding box of the ink (any value > 0)."""
-    rows = np.flatnonzero(ink.any(axis=1))
-    cols = np.flatnonzero(ink.any(axis=0))
-    if rows.size == 0:
-        raise EmptyDrawing("the drawing is empty: draw a digit first")
-    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    bounds = ink_bounds(ink)
+    if bounds is None:
+        raise EmptyDrawing()
+    top, bottom, left, right = bounds
+    return ink[top : bottom + 1, left : right + 1]
 
 
 def round_half_up(value: float) -> int:
@@ -98,7 +156,9 @@ def round_half_up(value: float) -> int:
     return math.floor(value + 0.5)
 
 
-@functools.lru_cache(maxsize=1024)  # pure function of two sizes; drawings repeat sizes often
+# Pure function of two sizes, and drawings repeat sizes: cached, up to a size in bytes (an
+# entry count would let odd-sized requests pin hundreds of MB).
+@cached(LRUCache(maxsize=WEIGHTS_CACHE_BYTES, getsizeof=lambda weights: weights.nbytes))
 def resample_weights(size_in: int, size_out: int) -> np.ndarray:
     """(size_out, size_in) weights of an anti-aliased linear resampling (Pillow's BILINEAR).
 
@@ -112,6 +172,7 @@ def resample_weights(size_in: int, size_out: int) -> np.ndarray:
     distance = np.abs(inputs[np.newaxis, :] - centres[:, np.newaxis])
     weights = np.maximum(0.0, 1.0 - distance / stretch)
     weights /= weights.sum(axis=1, keepdims=True)
+    weights = weights.astype(np.float32)
     weights.flags.writeable = False  # shared through the cache
     return weights
 
@@ -128,13 +189,14 @@ def scale_to_box(ink: np.ndarray, box: int = BOX) -> np.ndarray:
 def pad_to_frame(ink: np.ndarray, frame: int = FRAME) -> np.ndarray:
     """Place ``ink`` in the middle of a ``frame`` x ``frame`` black image."""
     height, width = ink.shape
-    out = np.zeros((frame, frame))
+    out = np.zeros((frame, frame), dtype=ink.dtype)
     top, left = (frame - height) // 2, (frame - width) // 2
     out[top : top + height, left : left + width] = ink
     return out
 
 
 def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
+    image = image.astype(np.float64)  # 28x28: exact enough to round like the JS twin
     total = image.sum()
     rows = np.arange(image.shape[0])
     cols = np.arange(image.shape[1])
@@ -149,10 +211,9 @@ def centre_by_mass(image: np.ndarray, centre: float = CENTRE) -> np.ndarray:
     """
     frame = image.shape[0]
     cy, cx = centre_of_mass(image)
-    rows = np.flatnonzero(image.any(axis=1))
-    cols = np.flatnonzero(image.any(axis=0))
-    dy = _clamp(round_half_up(centre - cy), -int(rows[0]), frame - 1 - int(rows[-1]))
-    dx = _clamp(round_half_up(centre - cx), -int(cols[0]), frame - 1 - int(cols[-1]))
+    top, bottom, left, right = ink_bounds(image)
+    dy = _clamp(round_half_up(centre - cy), -top, frame - 1 - bottom)
+    dx = _clamp(round_half_up(centre - cx), -left, frame - 1 - right)
     out = np.zeros_like(image)
     out[max(dy, 0) : frame + min(dy, 0), max(dx, 0) : frame + min(dx, 0)] = image[
         max(-dy, 0) : frame + min(-dy, 0), max(-dx, 0) : frame + min(-dx, 0)
@@ -169,6 +230,13 @@ def normalise_ink(ink: np.ndarray) -> np.ndarray:
     digit = scale_to_box(crop_to_ink(ink))
     framed = centre_by_mass(pad_to_frame(digit))
     return np.clip(framed, 0.0, 1.0).astype(np.float32)
+
+
+def ink_from_rgba(rgba: np.ndarray) -> np.ndarray:
+    """(H, W, 4) uint8 pixels (a canvas's ImageData) -> ink at the working size."""
+    if rgba.ndim != 3 or rgba.shape[2] != 4:
+        raise ValueError(f"expected (H, W, 4) RGBA pixels, got {rgba.shape}")
+    return working_ink(*ink_channel(Image.fromarray(np.ascontiguousarray(rgba), "RGBA")))
 
 
 def preprocess_rgba(rgba: np.ndarray) -> np.ndarray:

@@ -12,6 +12,13 @@ import numpy as np
 RUNTIMES = ("litert", "keras")
 
 
+def check_runtime(runtime: str) -> str:
+    """The one place MODEL_RUNTIME is validated (at app creation, before anything loads)."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"MODEL_RUNTIME must be one of {RUNTIMES}, got {runtime!r}")
+    return runtime
+
+
 class Classifier(Protocol):
     runtime: str
 
@@ -66,11 +73,9 @@ class KerasClassifier:
 
 
 def load_classifier(model_dir: Path, runtime: str) -> Classifier:
-    if runtime == "litert":
-        return LiteRTClassifier(model_dir / "model.tflite")
-    if runtime == "keras":
+    if check_runtime(runtime) == "keras":
         return KerasClassifier(model_dir / "model.keras")
-    raise ValueError(f"MODEL_RUNTIME must be one of {RUNTIMES}, got {runtime!r}")
+    return LiteRTClassifier(model_dir / "model.tflite")
 
 
 def load_metadata(model_dir: Path) -> dict:

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from backend.images import decode_image, image_ink
+from backend.images import decode_ink
 from backend.preprocess import normalise_ink
 from backend.runtime import LiteRTClassifier
 from tests.conftest import MODEL_DIR
@@ -30,7 +30,7 @@ def test_canvas_drawings_within_one_point_of_test_accuracy(mnist_test_set):
         # Through the same decoding as the API: PNG for canvases, JPEG for the photo format.
         data = encode(picture, "JPEG", quality=90) if pixel_format == "rgb-dark-on-light" \
             else encode(picture)
-        probabilities = classifier.predict(normalise_ink(image_ink(decode_image(data, 2048))))
+        probabilities = classifier.predict(normalise_ink(decode_ink(data, 2048)))
         correct[pixel_format] += int(np.argmax(probabilities) == label)
         seen[pixel_format] += 1
     accuracy = {f: correct[f] / seen[f] for f in PIXEL_FORMATS}

@@ -12,7 +12,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-from backend.images import decode_image, image_ink
+from backend.images import decode_ink
 from backend.preprocess import normalise_ink
 from backend.runtime import LiteRTClassifier
 from tests.conftest import MODEL_DIR
@@ -62,7 +62,7 @@ def test_concurrent_predictions_each_get_their_own_answer(server, mnist_test_set
     images, _ = mnist_test_set
     pngs = [canvas_png(images[i]) for i in range(64)]
     classifier = LiteRTClassifier(MODEL_DIR / "model.tflite")
-    alone = [int(np.argmax(classifier.predict(normalise_ink(image_ink(decode_image(png, 2048))))))
+    alone = [int(np.argmax(classifier.predict(normalise_ink(decode_ink(png, 2048)))))
              for png in pngs]
     bodies = [json.dumps({"image": data_url(png)}).encode() for png in pngs]
 

@@ -186,7 +186,7 @@ def test_position_and_size_on_the_canvas_do_not_matter():
         big = np.kron(base[10:50, 10:32], np.ones((scale, scale)))
         canvas = np.zeros((big.shape[0] + 500, big.shape[1] + 500))
         canvas[top : top + big.shape[0], left : left + big.shape[1]] = big
-        assert np.abs(normalise_ink(canvas) - reference).max() < 1e-9
+        assert np.abs(normalise_ink(canvas) - reference).max() < 1e-6  # float32 rounding
 
 
 def test_a_tiny_digit_is_scaled_up_to_mnist_size():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backend.segment import label_components, segment_digits
+from backend.segment import STROKES_PER_DIGIT, TooManyMarks, marks, segment_digits
 from tests.drawings import data_url, encode, number_drawing, to_image
 
 
@@ -32,17 +32,19 @@ def flood_fill_count(mask: np.ndarray) -> int:
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_labelling_matches_a_flood_fill(seed):
+def test_marks_are_8_connected_components(seed):
     mask = np.random.default_rng(seed).random((40, 60)) < 0.3
-    labels, count = label_components(mask)
-    assert count == flood_fill_count(mask)
-    assert set(np.unique(labels[mask])) == set(range(1, count + 1))
+    ink = mask.astype(np.float32)
+    labels, kept, _ = marks(ink, max_digits=10_000)
+    count = flood_fill_count(mask)
+    assert labels.max() == count  # every component, before specks are dropped
     assert (labels[~mask] == 0).all()
+    assert 0 < len(kept) <= count
 
 
 def test_diagonal_neighbours_are_connected():
-    mask = np.eye(6, dtype=bool)
-    assert label_components(mask)[1] == 1
+    _, kept, _ = marks(np.eye(6, dtype=np.float32), max_digits=1)
+    assert len(kept) == 1
 
 
 def test_strokes_of_one_digit_are_merged_and_digits_stay_apart():
@@ -54,7 +56,7 @@ def test_strokes_of_one_digit_are_merged_and_digits_stay_apart():
     ink[24:80, 120:126] = 0.8
     ink[50:80, 126:170] = 0.8
     ink[20:80, 200:205] = 1  # a "1"
-    segments = segment_digits(ink)
+    segments = segment_digits(ink, 20)
     assert [s.box[0] for s in segments] == [10, 120, 200]
     assert segments[1].box == (120, 20, 50, 60)
 
@@ -63,7 +65,7 @@ def test_each_segment_holds_only_its_own_ink():
     ink = np.zeros((60, 100))
     ink[10:50, 10:40] = 1
     ink[5:55, 60:90] = 0.5
-    first, second = segment_digits(ink)
+    first, second = segment_digits(ink, 20)
     assert first.ink.max() == 1.0 and second.ink.max() == 0.5
     assert first.ink.shape == (40, 30)
 
@@ -73,11 +75,38 @@ def test_specks_are_dropped():
     ink[10:90, 20:60] = 1
     ink[10:90, 120:160] = 1
     ink[50, 95] = 1  # a stray dot between the digits
-    assert len(segment_digits(ink)) == 2
+    assert len(segment_digits(ink, 20)) == 2
+
+
+def test_a_separate_bar_joins_its_digit_and_a_speck_beside_a_digit_is_dropped():
+    ink = np.zeros((120, 300), np.float32)
+    ink[30:100, 20:26] = 1  # a "1"
+    ink[40:100, 110:150] = 1  # the body of a "5" ...
+    ink[22:28, 128:175] = 1  # ... its top bar, a separate stroke reaching past the body
+    ink[92:97, 160:165] = 1  # a small stray dot to the right of the 5, above the minimum mass
+    ink[30:100, 230:236] = 1  # another "1"
+    segments = segment_digits(ink, 20)
+    assert [s.box for s in segments] == [(20, 30, 6, 70), (110, 22, 65, 78), (230, 30, 6, 70)]
+
+
+def test_a_four_in_two_strokes_is_one_digit():
+    ink = np.zeros((120, 200), np.float32)
+    ink[20:70, 30:36] = 1  # the left stroke, down ...
+    ink[64:70, 30:80] = 1  # ... and across, past the vertical
+    ink[10:110, 66:72] = 1  # the vertical, a second stroke
+    assert len(segment_digits(ink, 20)) == 1
+
+
+def test_a_dot_grid_is_refused_before_any_per_mark_work():
+    ink = np.zeros((120, 360), np.float32)
+    ink[::4, ::4] = 1  # 2,700 dots of equal size: none is a speck, no ZIP code has that many
+    with pytest.raises(TooManyMarks) as error:
+        segment_digits(ink, 20)
+    assert error.value.marks > 20 * STROKES_PER_DIGIT
 
 
 def test_no_ink_no_segments():
-    assert segment_digits(np.zeros((10, 10))) == []
+    assert segment_digits(np.zeros((10, 10)), 20) == []
 
 
 def test_zip_codes_from_mnist_digits_are_read(client, mnist_test_set):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.e2e.strokes import digit_strokes
+from tests.strokes import digit_strokes
 
 
 def first_of_each_digit(mnist_test_set) -> list[int]:

@@ -16,7 +16,7 @@ from tests.e2e.pointer import (
     draw_with_mouse,
     first_of_each_digit,
 )
-from tests.e2e.strokes import digit_strokes
+from tests.strokes import digit_strokes
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

@@ -1,0 +1,81 @@
+"""How well number mode reads ZIP codes written as a person writes them (tests/zipcodes.py).
+
+Runs the backend's own number pipeline in-process (ink channel, working size, segmentation,
+normalisation, the served LiteRT model) on N five-digit numbers made of random MNIST test
+digits, and prints the share read exactly, the share with the right number of digits, and
+the misses by kind.
+
+    .venv/bin/python benchmarks/zipcodes.py [--count 1000] [--seed 0] [--show 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import sys
+import time
+
+import numpy as np
+
+from backend.preprocess import ink_from_rgba, normalise_ink
+from backend.runtime import load_classifier
+from backend.segment import TooManyMarks, segment_digits
+from tests.servers import REPO_ROOT
+from tests.zipcodes import zip_code_set
+
+MAX_DIGITS = 20
+
+
+def read_number(classifier, rgba: np.ndarray) -> str:
+    try:
+        segments = segment_digits(ink_from_rgba(rgba), MAX_DIGITS)
+    except TooManyMarks:
+        return "(too many marks)"
+    return "".join(str(int(np.argmax(classifier.predict(normalise_ink(s.ink)))))
+                   for s in segments)
+
+
+def evaluate(images, labels, count: int, seed: int) -> dict:
+    classifier = load_classifier(REPO_ROOT / "models" / "cnn-mnist", "litert")
+    drawings = zip_code_set(images, labels, count, seed)
+    started = time.perf_counter()
+    misses = []
+    for rgba, truth in drawings:
+        got = read_number(classifier, rgba)
+        if got != truth:
+            misses.append((truth, got))
+    seconds = time.perf_counter() - started
+    kinds = collections.Counter(
+        "extra digit" if len(got) > len(truth) else
+        "missing digit" if len(got) < len(truth) else "misread digit"
+        for truth, got in misses)
+    return {"count": count, "exact": count - len(misses), "misses": misses, "kinds": kinds,
+            "ms_per_number": 1000 * seconds / count}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--show", type=int, default=10, help="misses to list")
+    args = parser.parse_args()
+    npz = os.environ.get("MNIST_NPZ")
+    if not npz:
+        print("set MNIST_NPZ to a local mnist.npz", file=sys.stderr)
+        return 2
+    with np.load(npz) as data:
+        images, labels = data["x_test"], data["y_test"]
+    result = evaluate(images, labels, args.count, args.seed)
+    print(f"ZIP codes read exactly: {result['exact']} of {result['count']} "
+          f"({100 * result['exact'] / result['count']:.1f} %); "
+          f"{result['ms_per_number']:.2f} ms per number (segmentation + 5 predictions)")
+    print("misses by kind: " + (", ".join(f"{k} {v}" for k, v in result["kinds"].items())
+                                or "none"))
+    for truth, got in result["misses"][: args.show]:
+        print(f"  wrote {truth}, read {got}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

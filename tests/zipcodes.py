@@ -1,0 +1,84 @@
+"""ZIP codes written as a person writes them on the page: MNIST test digits as pen strokes.
+
+Each digit is traced into strokes (tests/strokes.py), placed in its own slot of the number
+pad with some jitter in size and position, and painted the way the page's drawing pad
+renders what it posts: 720x240 CSS px at half scale (360x120), a round pen of 7% of the pad's
+height, anti-aliased black ink on a transparent background. Disconnected parts of MNIST digits
+(the bar of a 5, the halves of a 4) and stray specks become separate strokes, as they do for a
+real user.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import cv2
+import numpy as np
+
+from tests.strokes import digit_strokes
+
+PAD_CSS = (720, 240)  # the number pad, CSS px (frontend/static/css/app.css: 3:1)
+RENDER_SCALE = 0.5  # frontend/static/js/drawing-pad.js RENDER_SCALE
+STROKE_FRACTION_OF_HEIGHT = 0.07  # drawing-pad.js
+SUPERSAMPLE = 4  # paint 4x larger, then average down: the canvas's anti-aliasing
+
+
+@functools.cache
+def _unit_strokes(image_bytes: bytes) -> tuple:
+    """The strokes of one 28x28 digit in a unit box (cached: tracing is slow Python)."""
+    image = np.frombuffer(image_bytes, np.uint8).reshape(28, 28)
+    strokes = digit_strokes(image, (0.0, 0.0, 1.0, 1.0))
+    return tuple(tuple(stroke) for stroke in strokes)
+
+
+def paint(strokes: list[list[tuple[float, float]]], size: tuple[int, int],
+          line_width: float) -> np.ndarray:
+    """Strokes in pixel coordinates -> alpha (H, W) uint8, round caps and joins, anti-aliased."""
+    width, height = size
+    big = np.zeros((height * SUPERSAMPLE, width * SUPERSAMPLE), np.uint8)
+    thickness = max(1, round(line_width * SUPERSAMPLE))
+    for stroke in strokes:
+        points = np.round(np.asarray(stroke) * SUPERSAMPLE).astype(np.int32)
+        if len(points) == 1:
+            cv2.circle(big, tuple(points[0]), thickness // 2, 255, -1, cv2.LINE_AA)
+        else:
+            cv2.polylines(big, [points], False, 255, thickness, cv2.LINE_AA)
+    return cv2.resize(big, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def zip_code_drawing(images: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """The digits written side by side on the number pad -> RGBA (H, W, 4) uint8 as posted."""
+    pad_width, pad_height = PAD_CSS
+    slot = pad_width / len(images)
+    strokes = []
+    for i, image in enumerate(images):
+        unit = _unit_strokes(np.ascontiguousarray(image, np.uint8).tobytes())
+        xs = [x for stroke in unit for x, _ in stroke]
+        ys = [y for stroke in unit for _, y in stroke]
+        # A person's digits vary in size and wander off the slot's centre a little, but
+        # stay within their slot: 45-65 % of the pad's height, at most 75 % of the slot wide.
+        scale = min(pad_height * rng.uniform(0.45, 0.65) / (max(ys) - min(ys)),
+                    0.75 * slot / max(max(xs) - min(xs), 1e-6))
+        centre_x = (i + 0.5 + rng.uniform(-0.05, 0.05)) * slot
+        centre_y = pad_height * (0.5 + rng.uniform(-0.08, 0.08))
+        middle_x, middle_y = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
+        strokes += [[(centre_x + (x - middle_x) * scale, centre_y + (y - middle_y) * scale)
+                     for x, y in stroke] for stroke in unit]
+    size = (round(pad_width * RENDER_SCALE), round(pad_height * RENDER_SCALE))
+    scaled = [[(x * RENDER_SCALE, y * RENDER_SCALE) for x, y in s] for s in strokes]
+    alpha = paint(scaled, size, pad_height * STROKE_FRACTION_OF_HEIGHT * RENDER_SCALE)
+    rgba = np.zeros((*alpha.shape, 4), np.uint8)
+    rgba[..., 3] = alpha
+    return rgba
+
+
+def zip_code_set(images: np.ndarray, labels: np.ndarray, count: int, seed: int = 0,
+                 length: int = 5) -> list[tuple[np.ndarray, str]]:
+    """``count`` numbers of ``length`` random MNIST test digits: (RGBA drawing, the number)."""
+    rng = np.random.default_rng(seed)
+    drawings = []
+    for _ in range(count):
+        picks = rng.integers(0, len(images), length)
+        drawing = zip_code_drawing([images[i] for i in picks], rng)
+        drawings.append((drawing, "".join(str(int(labels[i])) for i in picks)))
+    return drawings
