@@ -4,23 +4,24 @@ backend/preprocess.py (Python) and frontend/static/js/preprocess.js (browser) mu
 each RGBA drawing here into the same 28x28 input (or both call it empty). Run this only when
 the contract changes on purpose, then make the other implementation match:
 
-    .venv/bin/python scripts/make_preprocess_vectors.py
+    .venv/bin/python -m scripts.make_preprocess_vectors
+
+Pixels are stored zlib-compressed (base64), so large and odd-sized drawings stay small.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from backend.preprocess import EmptyDrawing, preprocess_rgba, reduction_factor
+from tests.drawings import place, scaled, to_image
 
-from backend.preprocess import EmptyDrawing, preprocess_rgba  # noqa: E402
-from tests.drawings import to_image  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 OUT = ROOT / "tests" / "vectors" / "preprocess.json"
 
@@ -49,7 +50,21 @@ def cases() -> dict[str, np.ndarray]:
     translucent[..., 3] = (seven * 140).astype(np.uint8)
     paper = np.full((60, 50, 3), 205, np.uint8)
     paper[seven > 0.5] = 90
+    big_seven = scaled(seven, 230)  # the original tutorial's 280x280 canvas
+    photo = np.full((701, 1001, 3), (235, 228, 215), np.uint8)  # warm paper, odd size
+    photo_ink = place(scaled(seven, 520), (701, 1001), 90, 300) > 0.3
+    photo[photo_ink] = (40, 60, 150)  # blue ballpoint
+    shading = np.linspace(-12, 12, 1001)[np.newaxis, :, np.newaxis]  # uneven light, no noise:
+    photo = np.clip(photo + shading, 0, 255).astype(np.uint8)  # the vector file stays small
+    strip = np.zeros((40, 2048))
+    strip[5:35, 1000:1025] = seven[::2, ::2]
     return {
+        "280x280 canvas, reduced by 2": rgba(place(big_seven, (280, 280), 25, 60), "rgba-alpha"),
+        "odd 411x233 canvas, partial edge blocks": rgba(
+            place(scaled(seven, 200), (233, 411), 20, 240), "rgba-alpha"),
+        "1001x701 photo, blue ink on paper, reduced by 4": np.dstack(
+            [photo, np.full((701, 1001), 255, np.uint8)]),
+        "2048x40 strip, reduced by 2": rgba(strip, "rgba-alpha"),
         "seven on a transparent canvas": rgba(seven, "rgba-alpha"),
         "seven, dark ink on white": rgba(seven, "rgb-dark-on-light"),
         "seven, light ink on black": rgba(seven, "grey-light-on-dark"),
@@ -76,7 +91,9 @@ def main() -> None:
             "name": name,
             "width": int(pixels.shape[1]),
             "height": int(pixels.shape[0]),
-            "rgba": base64.b64encode(np.ascontiguousarray(pixels, np.uint8).tobytes()).decode(),
+            "reduced_by": reduction_factor(*pixels.shape[:2]),
+            "rgba_zlib": base64.b64encode(
+                zlib.compress(np.ascontiguousarray(pixels, np.uint8).tobytes(), 9)).decode(),
             "expected": expected,
         })
     OUT.parent.mkdir(parents=True, exist_ok=True)

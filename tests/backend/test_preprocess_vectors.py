@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import zlib
 
 import numpy as np
 import pytest
@@ -16,8 +17,8 @@ VECTORS = json.loads((REPO_ROOT / "tests" / "vectors" / "preprocess.json").read_
 
 @pytest.mark.parametrize("vector", VECTORS["vectors"], ids=lambda v: v["name"])
 def test_python_reproduces_the_shared_vectors(vector):
-    pixels = np.frombuffer(base64.b64decode(vector["rgba"]), np.uint8).reshape(
-        vector["height"], vector["width"], 4)
+    pixels = np.frombuffer(zlib.decompress(base64.b64decode(vector["rgba_zlib"])),
+                           np.uint8).reshape(vector["height"], vector["width"], 4)
     if vector["expected"] == "empty":
         with pytest.raises(EmptyDrawing):
             preprocess_rgba(pixels)
@@ -29,3 +30,9 @@ def test_python_reproduces_the_shared_vectors(vector):
 def test_the_vectors_cover_both_outcomes():
     outcomes = [v["expected"] == "empty" for v in VECTORS["vectors"]]
     assert any(outcomes) and not all(outcomes)
+
+
+def test_the_vectors_cover_large_and_odd_sized_uploads():
+    factors = {v["reduced_by"] for v in VECTORS["vectors"]}
+    assert {1, 2, 4} <= factors
+    assert any(v["width"] % v["reduced_by"] for v in VECTORS["vectors"])  # partial edge blocks

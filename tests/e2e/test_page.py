@@ -143,11 +143,19 @@ def test_shared_preprocessing_vectors_in_the_browser(page):
     vectors = json.loads((REPO_ROOT / "tests" / "vectors" / "preprocess.json").read_text())
     results = page.evaluate("""async (vectors) => {
         const p = await import('/static/js/preprocess.js');
-        return vectors.map((v) => {
-            const bytes = Uint8Array.from(atob(v.rgba), (c) => c.charCodeAt(0));
-            try { return Array.from(p.preprocessRGBA(bytes, v.width, v.height)); }
-            catch (e) { return e.name === 'EmptyDrawing' ? 'empty' : String(e); }
-        });
+        const inflate = async (b64) => {
+            const zipped = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const stream = new Blob([zipped]).stream()
+                .pipeThrough(new DecompressionStream('deflate'));
+            return new Uint8Array(await new Response(stream).arrayBuffer());
+        };
+        const results = [];
+        for (const v of vectors) {
+            const bytes = await inflate(v.rgba_zlib);
+            try { results.push(Array.from(p.preprocessRGBA(bytes, v.width, v.height))); }
+            catch (e) { results.push(e.name === 'EmptyDrawing' ? 'empty' : String(e)); }
+        }
+        return results;
     }""", vectors["vectors"])
     for vector, got in zip(vectors["vectors"], results, strict=True):
         if vector["expected"] == "empty":

@@ -1,7 +1,9 @@
 // Turning a drawing into the model's input: the browser twin of backend/preprocess.py.
 //
-//   pixels (RGBA) -> ink (0..1) -> crop to ink -> longest side 20 px -> pad to 28x28
-//                 -> centre of mass to (14, 14) -> model input (28x28 float32, 0..1)
+//   pixels (RGBA) -> one channel (alpha of a transparent canvas, else luminance)
+//                 -> box-reduce to at most WORK_PIXELS -> ink (0..1) -> crop to ink
+//                 -> longest side 20 px -> pad to 28x28 -> centre of mass to (14, 14)
+//                 -> model input (28x28 float32, 0..1)
 //
 // Every step mirrors the Python function of the same name, with the same constants and the
 // same rounding; tests/vectors/preprocess.json holds shared vectors that both must reproduce.
@@ -12,6 +14,7 @@ export const BOX = 20;
 export const CENTRE = 14.0;
 export const MIN_CONTRAST = 0.1;
 export const NOISE_FLOOR = 0.1;
+export const WORK_PIXELS = 256 * 256;
 
 export class EmptyDrawing extends Error {
   constructor(message = "the drawing is empty: draw a digit first") {
@@ -38,35 +41,78 @@ function border(data, width, height) {
   return out;
 }
 
-/** RGBA bytes (e.g. ImageData.data) -> ink image in 0..1; throws EmptyDrawing. */
-export function inkFromRGBA(rgba, width, height) {
+/** RGBA bytes -> {channel: Uint8Array, kind}: alpha if anything is transparent, else luma. */
+export function inkChannel(rgba, width, height) {
   const n = width * height;
-  const ink = new Float64Array(n);
+  const channel = new Uint8Array(n);
   let transparent = false;
   for (let i = 0; i < n; i++) {
     if (rgba[4 * i + 3] < 255) { transparent = true; break; }
   }
   if (transparent) {
-    for (let i = 0; i < n; i++) ink[i] = rgba[4 * i + 3] / 255;
-  } else {
-    const grey = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      grey[i] = (0.299 * rgba[4 * i] + 0.587 * rgba[4 * i + 1] + 0.114 * rgba[4 * i + 2]) / 255;
+    for (let i = 0; i < n; i++) channel[i] = rgba[4 * i + 3];
+    return { channel, kind: "alpha" };
+  }
+  for (let i = 0; i < n; i++) {
+    // Pillow's convert("L"): ITU-R 601 luma in 16-bit fixed point, exactly.
+    channel[i] = (rgba[4 * i] * 19595 + rgba[4 * i + 1] * 38470 + rgba[4 * i + 2] * 7471
+      + 0x8000) >>> 16;
+  }
+  return { channel, kind: "luminance" };
+}
+
+/** The smallest power of two f with ceil(h/f) * ceil(w/f) <= WORK_PIXELS. */
+export function reductionFactor(height, width, workPixels = WORK_PIXELS) {
+  let factor = 1;
+  while (Math.ceil(height / factor) * Math.ceil(width / factor) > workPixels) factor *= 2;
+  return factor;
+}
+
+/** Mean of each factor x factor block (edge blocks average the pixels they have). */
+export function boxReduce(channel, width, height, factor) {
+  const w = Math.ceil(width / factor);
+  const h = Math.ceil(height / factor);
+  const sums = new Float64Array(w * h);
+  const counts = new Float64Array(w * h);
+  for (let y = 0; y < height; y++) {
+    const row = Math.floor(y / factor) * w;
+    for (let x = 0; x < width; x++) {
+      const i = row + Math.floor(x / factor);
+      sums[i] += channel[y * width + x];
+      counts[i] += 1;
     }
-    const background = median(border(grey, width, height));
+  }
+  for (let i = 0; i < w * h; i++) sums[i] /= counts[i];
+  return image(sums, w, h);
+}
+
+/** Channel levels 0..255 at the working size -> ink in 0..1; throws EmptyDrawing. */
+export function inkFromChannel({ data, width, height }, kind) {
+  const n = width * height;
+  const ink = new Float64Array(n);
+  if (kind === "alpha") {
+    ink.set(data);
+  } else {
+    const background = median(border(data, width, height));
     for (let i = 0; i < n; i++) {
-      const value = background > 0.5 ? background - grey[i] : grey[i] - background;
-      ink[i] = Math.min(1, Math.max(0, value));
+      ink[i] = Math.max(0, background > 127.5 ? background - data[i] : data[i] - background);
     }
   }
   let contrast = 0;
   for (let i = 0; i < n; i++) contrast = Math.max(contrast, ink[i]);
-  if (contrast < MIN_CONTRAST) throw new EmptyDrawing();
+  if (contrast < MIN_CONTRAST * 255) throw new EmptyDrawing();
   for (let i = 0; i < n; i++) {
     ink[i] /= contrast;
     if (ink[i] < NOISE_FLOOR) ink[i] = 0;
   }
   return image(ink, width, height);
+}
+
+/** RGBA bytes (e.g. ImageData.data) -> ink at the working size; throws EmptyDrawing. */
+export function inkFromRGBA(rgba, width, height) {
+  const { channel, kind } = inkChannel(rgba, width, height);
+  const factor = reductionFactor(height, width);
+  return inkFromChannel(boxReduce(channel, width, height, factor), kind);
 }
 
 function inkBounds({ data, width, height }) {
