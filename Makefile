@@ -83,6 +83,10 @@ train: dev  ## the full notebook run: trains, evaluates and exports models/cnn-m
 	source scripts/mnist-env.sh && cd training && \
 	  ../$(DEV_PY) -m papermill mnist_cnn.ipynb mnist_cnn.ipynb --log-output
 
-.PHONY: bench
-bench: test-packages dev serve-env  ## backend load benchmark (prints p50/p99, req/s, RSS)
-	$(DEV_PY) benchmarks/load.py
+.PHONY: bench bench-hostile bench-zipcodes
+bench: test-packages dev serve-env  ## load benchmark: three payloads and the naive app (req/s, p50/p99, RSS)
+	$(DEV_PY) -m benchmarks.load
+bench-hostile: dev serve-env  ## two attackers beside a legitimate client (times, p99, peak RSS)
+	$(DEV_PY) -m benchmarks.hostile
+bench-zipcodes: dev  ## number mode on 1,000 ZIP codes written as pen strokes
+	source scripts/mnist-env.sh && $(DEV_PY) -m benchmarks.zipcodes

@@ -6,7 +6,23 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "cnn-mnist"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "cnn-mnist"
+# The serving limits shared with nginx and compose: one number each (see the file).
+SERVING_ENV = REPO_ROOT / "serving.env"
+
+
+def serving_defaults(path: Path = SERVING_ENV) -> dict[str, str]:
+    """KEY=VALUE lines of serving.env (comments and blank lines skipped)."""
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines()
+             if line.strip() and not line.lstrip().startswith("#"))
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def serving_setting(name: str, env: Mapping[str, str] | None = None) -> int:
+    """A numeric serving limit: the environment's value, else serving.env's."""
+    env = os.environ if env is None else env
+    return _int(env, name, int(serving_defaults()[name]))
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -30,7 +46,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> dict:
         "MODEL_DIR": Path(env.get("MODEL_DIR") or DEFAULT_MODEL_DIR),
         "MODEL_RUNTIME": (env.get("MODEL_RUNTIME") or "litert").lower(),
         # Flask refuses larger bodies with 413 before reading them.
-        "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 1024 * 1024),
+        "MAX_CONTENT_LENGTH": serving_setting("MAX_CONTENT_LENGTH", env),
         "MAX_IMAGE_SIDE": _int(env, "MAX_IMAGE_SIDE", 2048),
         "MAX_DIGITS": _int(env, "MAX_DIGITS", 20),
         "CORS_ORIGINS": origins,

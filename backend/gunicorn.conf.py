@@ -11,6 +11,8 @@ import os
 import shutil
 import tempfile
 
+from backend.config import serving_setting
+
 # One core per worker process: numpy's BLAS must not start threads of its own.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # Load synchronously: with preload_app the master loads the model before forking workers.
@@ -32,7 +34,8 @@ bind = os.environ.get("BIND", "0.0.0.0:5000")
 workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 2))
 worker_class = "sync"
 preload_app = True
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# Below nginx's PROXY_READ_TIMEOUT, far above the costliest accepted request (serving.env).
+timeout = serving_setting("GUNICORN_TIMEOUT")
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "10"))
 # No control socket (gunicorn >= 24 would create ~/.gunicorn/gunicorn.ctl): nothing to
 # administer at run time, and the container's root filesystem is read-only.
@@ -50,6 +53,9 @@ loglevel = os.environ.get("LOG_LEVEL", "info")
 
 def post_fork(server, worker):
     _keep_freed_memory()
+    import cv2
+
+    cv2.setNumThreads(1)  # one core per worker, as for BLAS above
 
 
 def _keep_freed_memory():

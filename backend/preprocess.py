@@ -97,11 +97,20 @@ def box_reduce(channel: np.ndarray, factor: int) -> np.ndarray:
     if factor == 1:
         return channel.astype(np.float32)
     height, width = channel.shape
-    row_starts, col_starts = np.arange(0, height, factor), np.arange(0, width, factor)
-    sums = np.add.reduceat(channel, row_starts, axis=0, dtype=np.uint32)
-    sums = np.add.reduceat(sums, col_starts, axis=1)
-    counts = np.outer(np.diff(row_starts, append=height), np.diff(col_starts, append=width))
-    return (sums / counts).astype(np.float32)
+    rows, cols = -(-height // factor), -(-width // factor)
+    # Zero-padded to whole blocks, then f strided adds per axis: a few passes in C (numpy's
+    # reduceat and 4-D reshape sums are ~20x slower on these shapes).
+    padded = np.zeros((rows * factor, cols * factor), np.uint32)
+    padded[:height, :width] = channel
+    sums = padded[0::factor].copy()
+    for offset in range(1, factor):
+        sums += padded[offset::factor]
+    block_sums = sums[:, 0::factor].copy()
+    for offset in range(1, factor):
+        block_sums += sums[:, offset::factor]
+    row_counts = np.minimum(factor, height - np.arange(rows) * factor)
+    col_counts = np.minimum(factor, width - np.arange(cols) * factor)
+    return (block_sums / np.outer(row_counts, col_counts)).astype(np.float32)
 
 
 # --- channel -> ink -------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 run_dir=$1 port=$2 backends=$3
-command -v nginx >/dev/null || { echo "nginx is not installed (make system-packages)" >&2; exit 1; }
+command -v nginx >/dev/null || { echo "nginx is not installed (make run-packages)" >&2; exit 1; }
 mkdir -p "$run_dir/tmp"
 
 LISTEN_PORT=$port STATIC_ROOT="$root/frontend" MODEL_ROOT="$root/models" BACKENDS=$backends \

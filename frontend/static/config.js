@@ -4,7 +4,9 @@
 // allow that origin in the backend's CORS_ORIGINS and in nginx's Content-Security-Policy.
 export default {
   apiBase: "/api",
-  requestTimeoutMs: 8000,
+  // Longer than nginx's PROXY_READ_TIMEOUT (serving.env), so a slow answer arrives as
+  // nginx's JSON 504 rather than a silent abort (tests/test_limits.py checks the order).
+  requestTimeoutMs: 10000,
   debounceMs: 250,
   modelUrl: "models/cnn-mnist/model.onnx",
   ortBase: "static/vendor/onnxruntime-web/",

@@ -90,3 +90,28 @@ def test_api_rate_limit_answers_json_429(stack):
             assert headers["Content-Type"] == "application/json"
     assert statuses[0] == 200 and 429 in statuses
     time.sleep(3)  # let the bucket refill for the tests that follow
+
+
+def test_metrics_are_not_served_to_the_public(stack):
+    status, headers, body = fetch(stack.url + "/api/metrics")
+    assert status == 404 and headers["Content-Type"] == "application/json"
+    assert json.loads(body)["error"]["code"] == "not_found"
+    direct, _, text = fetch(f"http://127.0.0.1:{stack.backend_port}/metrics")
+    assert direct == 200 and b"mnist_http_requests" in text  # scrapers reach the backend
+
+
+def test_a_slow_client_is_cut_off_after_the_header_timeout(stack):
+    """A slowloris client that never finishes its header is dropped in seconds, not a minute."""
+    import socket
+
+    host, port = stack.url.removeprefix("http://").split(":")
+    started = time.monotonic()
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")  # and nothing more
+        try:
+            while sock.recv(4096):
+                pass
+        except ConnectionResetError:
+            pass  # reset_timedout_connection: a RST, not a polite FIN
+    elapsed = time.monotonic() - started
+    assert 4 <= elapsed <= 10, elapsed  # client_header_timeout 5s (nginx's default is 60 s)

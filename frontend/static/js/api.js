@@ -17,7 +17,7 @@ const FRIENDLY = {
 };
 
 export class Api {
-  constructor({ apiBase = "/api", requestTimeoutMs = 8000 } = {}) {
+  constructor({ apiBase, requestTimeoutMs }) {  // frontend/static/config.js
     this.base = apiBase.replace(/\/$/, "");
     this.timeoutMs = requestTimeoutMs;
   }
