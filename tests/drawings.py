@@ -8,14 +8,15 @@ import io
 import numpy as np
 from PIL import Image
 
+from backend.preprocess import ink_bounds
+
 PIXEL_FORMATS = ("rgba-alpha", "rgb-dark-on-light", "grey-light-on-dark")
 
 
 def digit_ink(image: np.ndarray) -> np.ndarray:
     """A uint8 28x28 MNIST digit cropped to its ink, as float 0..1."""
-    rows = np.flatnonzero(image.any(axis=1))
-    cols = np.flatnonzero(image.any(axis=0))
-    return image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].astype(np.float64) / 255.0
+    top, bottom, left, right = ink_bounds(image)
+    return image[top : bottom + 1, left : right + 1].astype(np.float64) / 255.0
 
 
 def scaled(ink: np.ndarray, height: int) -> np.ndarray:
