@@ -98,16 +98,22 @@ def box_reduce(channel: np.ndarray, factor: int) -> np.ndarray:
         return channel.astype(np.float32)
     height, width = channel.shape
     rows, cols = -(-height // factor), -(-width // factor)
-    # Zero-padded to whole blocks, then f strided adds per axis: a few passes in C (numpy's
-    # reduceat and 4-D reshape sums are ~20x slower on these shapes).
-    padded = np.zeros((rows * factor, cols * factor), np.uint32)
-    padded[:height, :width] = channel
-    sums = padded[0::factor].copy()
+    whole_blocks = height % factor == 0 and width % factor == 0
+    if not whole_blocks:  # zero-pad to whole blocks; the counts below stay the real ones
+        padded = np.zeros((rows * factor, cols * factor), np.uint8)
+        padded[:height, :width] = channel
+        channel = padded
+    # f strided adds per axis: a few passes in C (numpy's reduceat and 4-D reshape sums are
+    # ~20x slower on these shapes); uint16 holds 255 x 16 x 16.
+    accumulator = np.uint16 if factor <= 16 else np.uint32
+    sums = channel[0::factor].astype(accumulator)
     for offset in range(1, factor):
-        sums += padded[offset::factor]
+        sums += channel[offset::factor]
     block_sums = sums[:, 0::factor].copy()
     for offset in range(1, factor):
         block_sums += sums[:, offset::factor]
+    if whole_blocks:  # dividing by a power of two is exact in float32
+        return block_sums.astype(np.float32) * np.float32(1 / (factor * factor))
     row_counts = np.minimum(factor, height - np.arange(rows) * factor)
     col_counts = np.minimum(factor, width - np.arange(cols) * factor)
     return (block_sums / np.outer(row_counts, col_counts)).astype(np.float32)
