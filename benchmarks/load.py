@@ -4,9 +4,9 @@ wrk drives the backend at 1, 4 and 16 connections with three payloads: the page'
 a drawn digit (138x138) as a JSON data URL, the same 7 on a 280x280 canvas drawn by Chromium
 (what the original tutorial page and most clients send) as a JSON data URL, and a 1024x1024
 photo-like JPEG as a raw body; and the tutorial's app with its own 280x280 canvas data URL.
-The script prints p50/p99 latency, req/s and errors for each, the backend workers' RSS, the ratios, and
-whether the targets are met: 280² throughput >= 85 % of 138² (same run), >= 50x the naive
-app with the 280² payload at 4 connections, 0 errors, worker RSS <= 150 MB.
+The script prints p50/p99 latency, req/s and errors for each, the backend workers' RSS, the
+ratios, and whether the targets are met: 280² throughput >= 85 % of 138² (same run), >= 50x
+the naive app with the 280² payload at 4 connections, 0 errors, worker RSS <= 150 MB.
 
     make bench                  # or: .venv/bin/python -m benchmarks.load [--duration 10]
 """
