@@ -6,7 +6,9 @@ decoding cost much more than decoding a plain image of the largest accepted size
 - JPEGs with more scans than real encoders write are refused before decoding (backend/jpeg.py).
 - JPEGs are decoded reduced (libjpeg's DCT scaling, 1/2 to 1/8) straight to the working size
   preprocessing needs, and as luminance only.
-- PNG text chunks are capped far below Pillow's defaults (64 MB of decompressed text).
+- Canvas PNGs (8-bit RGBA) are decoded by libspng from their pixel chunks alone
+  (backend/png.py); other PNGs by Pillow, with text chunks capped far below its defaults
+  (64 MB of decompressed text).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from backend.errors import bad_request, too_large, unprocessable, unsupported
 from backend.jpeg import MAX_SCANS, MAX_SEGMENTS, walk_jpeg
+from backend.png import decode_rgba8
 from backend.preprocess import LUMINANCE, ink_channel, reduction_factor, working_ink
 
 SUPPORTED_FORMATS = ("PNG", "JPEG")
@@ -120,7 +123,7 @@ def decode_ink_source(data: bytes, max_side: int) -> InkSource:
     try:
         if image.format == "JPEG":
             return _jpeg_source(image, factor)
-        return _png_source(image, factor)
+        return _png_source(image, data, factor)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise bad_request("invalid_image", f"the image could not be decoded: {exc}") from None
 
@@ -138,8 +141,12 @@ def _jpeg_source(image: Image.Image, factor: int) -> InkSource:
     return InkSource(np.asarray(image), LUMINANCE, max(1, factor // scale), upload_size)
 
 
-def _png_source(image: Image.Image, factor: int) -> InkSource:
-    image.load()
+def _png_source(image: Image.Image, data: bytes, factor: int) -> InkSource:
+    rgba = decode_rgba8(data)
+    if rgba is not None:  # a canvas: libspng, pixel chunks only
+        image = Image.frombuffer("RGBA", image.size, rgba, "raw", "RGBA", 0, 1)
+    else:
+        image.load()
     return InkSource(*ink_channel(image), factor, image.size)
 
 

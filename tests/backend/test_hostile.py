@@ -147,3 +147,37 @@ def test_made_up_methods_share_one_metrics_label():
     text = client.get("/metrics").get_data(as_text=True)
     assert 'method="OTHER"' in text
     assert "MADEUP" not in text and "BOGUS" not in text and "/nowhere" not in text
+
+
+# --- canvas PNGs (libspng fast path) --------------------------------------------------------
+
+def test_a_canvas_png_reaches_the_decoder_without_its_metadata(client, digit_png):
+    from backend.png import decode_rgba8, pixel_chunks
+    from tests.hostile import _chunk
+
+    canvas = digit_png[0]
+    text = _chunk(b"tEXt", b"comment\x00" + b"x" * 100_000)
+    with_text = canvas[:-12] + text + canvas[-12:]  # after IDAT, before IEND
+    assert pixel_chunks(with_text) == pixel_chunks(canvas)  # the text never reaches libspng
+    assert np.array_equal(decode_rgba8(with_text), decode_rgba8(canvas))
+    response = client.post("/predict", data=with_text, content_type="image/png")
+    assert response.status_code == 200 and response.get_json()["digit"] == digit_png[1]
+
+
+def test_a_png_of_endless_chunks_is_left_to_pillow_and_refused(client, digit_png):
+    from backend.png import MAX_CHUNKS, pixel_chunks
+    from tests.hostile import _chunk
+
+    canvas = digit_png[0]
+    padded = canvas[:33] + _chunk(b"abCd", b"") * (MAX_CHUNKS + 1) + canvas[33:]
+    assert pixel_chunks(padded) is None
+    response = client.post("/predict", data=padded, content_type="image/png")
+    assert response.status_code in (200, 400) and response.is_json  # Pillow's verdict
+
+
+def test_a_corrupt_canvas_png_is_400(client, digit_png):
+    canvas = bytearray(digit_png[0])
+    idat = canvas.index(b"IDAT")
+    canvas[idat + 20 : idat + 40] = b"\x00" * 20  # broken compressed data (and CRC)
+    response = client.post("/predict", data=bytes(canvas), content_type="image/png")
+    assert_json_error(response, 400, "invalid_image")
