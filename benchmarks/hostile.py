@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from tests.hostile import as_json, deep_json, dot_grid_png, noise_png, scan_bomb_jpeg
-from tests.servers import free_port, start_gunicorn, stop, wait_for_http
+from tests.servers import free_port, start_gunicorn, stop, wait_for_http, worker_memory_mb
 
 PAYLOAD = Path(__file__).resolve().parent / "canvas-digit.png"
 TARGETS = {"hostile_s": 1.0, "legit_p99_ms": 250.0, "rss_mb": 150.0}
@@ -94,16 +94,6 @@ def legitimate(port: int, body: bytes, stop_event: threading.Event, results: dic
             connection.close()
 
 
-def peak_rss_mb(master_pid: int) -> list[float]:
-    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
-    peaks = []
-    for pid in children:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                peaks.append(int(line.split()[1]) / 1024)
-    return peaks
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="times each attacker sends the mix")
@@ -134,7 +124,7 @@ def main() -> int:
             time.sleep(0.5)
             stop_event.set()
             client.join()
-            rss = peak_rss_mb(backend.pid)
+            rss = worker_memory_mb(backend.pid, "VmHWM")
             restarts = (Path(tmp) / "gunicorn.log").read_text().count("Booting worker")
         finally:
             stop(backend)

@@ -35,6 +35,7 @@ from tests.servers import (
     start_gunicorn,
     stop,
     wait_for_http,
+    worker_memory_mb,
 )
 
 MODEL_DIR = REPO_ROOT / "models" / "cnn-mnist"
@@ -93,16 +94,6 @@ def run_wrk(url: str, script: Path, connections: int, duration: int) -> dict:
         "p99_ms": result["p99_us"] / 1000,
         "errors": result["errors"],
     }
-
-
-def worker_rss_mb(master_pid: int) -> list[float]:
-    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
-    sizes = []
-    for pid in children:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                sizes.append(int(line.split()[1]) / 1024)
-    return sizes
 
 
 def median_row(rows: list[dict]) -> dict:
@@ -190,7 +181,7 @@ def main() -> int:
                               f"{row['rps']:8.1f} req/s  p50 {row['p50_ms']:8.2f} ms  "
                               f"p99 {row['p99_ms']:8.2f} ms  errors {row['errors']}", flush=True)
             results = {name: [median_row(raw[name][c]) for c in levels] for name in servers}
-            rss = worker_rss_mb(backend.pid)
+            rss = worker_memory_mb(backend.pid)
         finally:
             stop(backend)
             stop(naive)

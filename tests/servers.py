@@ -68,6 +68,17 @@ def start_nginx(run_dir: Path, port: int, backends: str, log_path: Path | None =
     )
 
 
+def worker_memory_mb(master_pid: int, field: str = "VmRSS") -> list[float]:
+    """A /proc status field (VmRSS now, VmHWM peak) of each of a gunicorn master's workers."""
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    sizes = []
+    for pid in children:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                sizes.append(int(line.split()[1]) / 1024)
+    return sizes
+
+
 def stop(process: subprocess.Popen, timeout: float = 10.0) -> None:
     """SIGTERM the process group (gunicorn's workers, nginx's workers too), then SIGKILL."""
     if process.poll() is not None:
