@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -19,6 +20,23 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def fetch(url: str, *, data: bytes | None = None, headers: dict | None = None,
+          timeout: float = 10.0):
+    """One HTTP request: (status, headers, body), whatever the status."""
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def post(url: str, body: bytes, content_type: str) -> tuple[int, dict]:
+    """POST ``body``; (status, the JSON answer)."""
+    status, _, answer = fetch(url, data=body, headers={"Content-Type": content_type})
+    return status, json.loads(answer)
 
 
 def wait_for_http(url: str, timeout: float = 60.0, process: subprocess.Popen | None = None,

@@ -6,7 +6,6 @@ import concurrent.futures
 import json
 import re
 import subprocess
-import urllib.error
 import urllib.request
 
 import numpy as np
@@ -17,7 +16,7 @@ from backend.preprocess import normalise_ink
 from backend.runtime import LiteRTClassifier
 from tests.conftest import MODEL_DIR
 from tests.drawings import data_url, encode, to_image
-from tests.servers import SERVE_VENV, free_port, start_gunicorn, stop, wait_for_http
+from tests.servers import SERVE_VENV, free_port, post, start_gunicorn, stop, wait_for_http
 
 pytestmark = pytest.mark.slow
 
@@ -32,15 +31,6 @@ def server(tmp_path_factory):
         yield {"url": f"http://127.0.0.1:{port}", "log": log, "process": process}
     finally:
         stop(process)
-
-
-def post(url: str, body: bytes, content_type: str) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 def canvas_png(image: np.ndarray) -> bytes:

@@ -12,15 +12,13 @@ import shutil
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import REPO_ROOT
 from tests.e2e.pointer import draw_digit, first_of_each_digit
-from tests.servers import free_port
+from tests.servers import free_port, post
 
 pytestmark = [pytest.mark.slow, pytest.mark.compose]
 
@@ -110,13 +108,7 @@ def compose_stack():
 
 
 def post_json(url: str, payload: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(),
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    return post(url, json.dumps(payload).encode(), "application/json")
 
 
 def image_megabytes(image: str) -> float:

@@ -5,23 +5,13 @@ from __future__ import annotations
 import gzip
 import json
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
 from tests.drawings import data_url
+from tests.servers import fetch
 
 pytestmark = pytest.mark.slow
-
-
-def fetch(url: str, *, data: bytes | None = None, headers: dict | None = None):
-    request = urllib.request.Request(url, data=data, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
 
 
 def test_page_has_security_headers_and_is_revalidated(stack):
