@@ -38,14 +38,17 @@ def walk_jpeg(data: bytes, max_scans: int = MAX_SCANS,
               max_segments: int = MAX_SEGMENTS) -> JpegStructure:
     """Count the scans (SOS segments) of JPEG ``data``, stopping as soon as a limit is passed.
 
-    Malformed structure is not judged here: the walk stops and the decoder reports it.
+    Malformed structure is not judged here: the decoder reports it.
     """
     scans = segments = 0
     if not data.startswith(_SOI):
         return JpegStructure(0, 0, False)
     position = len(_SOI)
     while True:
-        match = _MARKER.match(data, position)
+        # search, not match: like libjpeg, skip any bytes that are not a marker (libjpeg only
+        # warns about "extraneous bytes before marker"), or garbage between scans would hide
+        # them from the count.
+        match = _MARKER.search(data, position)
         if match is None:
             return JpegStructure(scans, segments, False)
         code = match[1][0]

@@ -52,6 +52,15 @@ def test_a_scan_bomb_is_refused_before_any_pixel_is_decoded(client, monkeypatch)
     assert_json_error(response, 422, "too_many_jpeg_scans")
 
 
+def test_garbage_between_scans_does_not_hide_them(client):
+    """libjpeg skips bytes that are not markers, so the count must skip them too."""
+    bomb = scan_bomb_jpeg(side=256, repeats=60)
+    hidden = bomb.replace(b"\xff\xda", b"junk\xff\xda")  # before every scan header
+    assert walk_jpeg(hidden).scans > MAX_SCANS
+    response = client.post("/predict", data=hidden, content_type="image/jpeg")
+    assert_json_error(response, 422, "too_many_jpeg_scans")
+
+
 def test_a_jpeg_of_endless_tiny_segments_is_refused(client):
     image = encode(to_image(np.eye(32), "rgb-dark-on-light"), "JPEG")
     comments = b"\xff\xfe\x00\x02" * 2000  # 2,000 empty comment segments after SOI
