@@ -13,7 +13,8 @@ RUNTIMES = ("litert", "keras")
 
 
 def check_runtime(runtime: str) -> str:
-    """The one place MODEL_RUNTIME is validated (at app creation, before anything loads)."""
+    """The one check of MODEL_RUNTIME: ModelState runs it at app creation, before anything
+    loads, and load_classifier for callers that load a model directly."""
     if runtime not in RUNTIMES:
         raise ValueError(f"MODEL_RUNTIME must be one of {RUNTIMES}, got {runtime!r}")
     return runtime

@@ -6,6 +6,7 @@ Shared by the regression tests (tests/backend/test_hostile.py) and the hostile-m
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import zlib
@@ -74,7 +75,6 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def as_json(data: bytes, media_type: str = "image/png") -> bytes:
-    import base64
-
+    """``data`` as the JSON body the page sends: {"image": "<data URL>"}."""
     return json.dumps({"image": f"data:{media_type};base64,"
                                 f"{base64.b64encode(data).decode()}"}).encode()
