@@ -67,26 +67,55 @@ lint: dev  ## ruff and ansible-lint
 ANSIBLE := cd deploy/ansible && ../../$(DEV_VENV)/bin/ansible-playbook
 ANSIBLE_ARGS ?=
 
-.PHONY: provision site train-aws teardown
+.PHONY: provision site rollout train-aws teardown
 provision: dev  ## AWS network and instances (needs ANSIBLE_ARGS="-e admin_cidr=YOUR.IP/32")
 	$(ANSIBLE) provision.yml $(ANSIBLE_ARGS)
 site: dev vendor  ## configure bastion, backends and frontend on AWS
 	$(ANSIBLE) site.yml $(ANSIBLE_ARGS)
+rollout: dev  ## send models/registry.json to the AWS backends: one first, health-gated
+	$(ANSIBLE) rollout.yml $(ANSIBLE_ARGS)
 train-aws: dev  ## run the notebook on a temporary AWS instance and fetch the model
 	$(ANSIBLE) train.yml $(ANSIBLE_ARGS)
 teardown: dev  ## remove everything provision.yml created
 	$(ANSIBLE) teardown.yml $(ANSIBLE_ARGS)
 
+# --- model versions (models/registry.json; running backends follow within seconds) ----------
+VERSIONS := $(SERVE_VENV)/bin/python -m backend.versions
+VERSION ?=
+WEIGHT ?= 0.1
+EVAL ?=
+DATA ?= $(MNIST_NPZ)  # an npz, a folder or a zip of images
+
+.PHONY: models canary abort promote rollback evaluate compare
+models: serve-env  ## list the model versions, their roles and traffic weights
+	$(VERSIONS) list
+canary: serve-env  ## serve VERSION=<hash> to WEIGHT=0.1 of the clients
+	$(VERSIONS) canary $(VERSION) --weight $(WEIGHT)
+abort: serve-env  ## drop the candidate: production serves everyone
+	$(VERSIONS) abort
+promote: serve-env  ## the candidate becomes production if no worse on EVAL (default $$MNIST_NPZ)
+	$(VERSIONS) promote $(if $(EVAL),--eval $(EVAL))
+rollback: serve-env  ## undo the last promotion
+	$(VERSIONS) rollback
+evaluate: serve-env  ## score VERSION (default production) on DATA (npz, folder, zip; $$MNIST_NPZ)
+	$(SERVE_VENV)/bin/python -m backend.batch evaluate --version $(or $(VERSION),production) \
+	  --data $(DATA) --out batch-results
+compare: serve-env  ## production and candidate side by side on DATA: batch-results/report.html
+	$(SERVE_VENV)/bin/python -m backend.batch compare production candidate --data $(DATA) \
+	  --out batch-results
+
 # --- training and benchmarks ----------------------------------------------------------------
 .PHONY: train
-train: dev  ## the full notebook run: trains, evaluates and exports models/cnn-mnist
+train: dev  ## the full notebook run: trains, evaluates, exports a new version into models/
 	source scripts/mnist-env.sh && cd training && \
 	  ../$(DEV_PY) -m papermill mnist_cnn.ipynb mnist_cnn.ipynb --log-output
 
-.PHONY: bench bench-hostile bench-zipcodes
+.PHONY: bench bench-hostile bench-zipcodes bench-rollout
 bench: test-packages dev serve-env  ## load benchmark: three payloads and the naive app (req/s, p50/p99, RSS)
 	$(DEV_PY) -m benchmarks.load
 bench-hostile: dev serve-env  ## two attackers beside a legitimate client (times, p99, peak RSS)
 	$(DEV_PY) -m benchmarks.hostile
 bench-zipcodes: dev  ## number mode on 1,000 ZIP codes written as pen strokes
 	source scripts/mnist-env.sh && $(DEV_PY) -m benchmarks.zipcodes
+bench-rollout: test-packages dev serve-env  ## promote and roll back under wrk at 16 connections
+	$(DEV_PY) -m benchmarks.rollout

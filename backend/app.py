@@ -48,7 +48,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
     app.json.sort_keys = False
 
-    state = ModelState(app.config["MODEL_DIR"], app.config["MODEL_RUNTIME"])
+    state = ModelState(app.config["MODEL_DIR"], app.config["MODEL_RUNTIME"],
+                       app.config["REGISTRY_POLL_SECONDS"])
     state.init_app(app)
     Metrics().init_app(app)
     app.register_blueprint(api.bp)
@@ -107,7 +108,8 @@ def _register_request_metrics(app: Flask) -> None:
         started = g.get("request_started")
         if started is not None:
             get_metrics().observe_request(_route_label(), request.method, response.status_code,
-                                    time.perf_counter() - started)
+                                          time.perf_counter() - started,
+                                          g.get("model_version"))
         return response
 
 

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "cnn-mnist"
+# The model registry (backend/registry.py): registry.json and a folder per version.
+DEFAULT_MODEL_DIR = REPO_ROOT / "models"
 # The serving limits shared with nginx and compose: one number each (see the file).
 SERVING_ENV = REPO_ROOT / "serving.env"
 
@@ -45,6 +46,8 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> dict:
     return {
         "MODEL_DIR": Path(env.get("MODEL_DIR") or DEFAULT_MODEL_DIR),
         "MODEL_RUNTIME": (env.get("MODEL_RUNTIME") or "litert").lower(),
+        # How often each worker looks whether registry.json changed (a promote or rollback).
+        "REGISTRY_POLL_SECONDS": _int(env, "REGISTRY_POLL_SECONDS", 2),
         # Flask refuses larger bodies with 413 before reading them.
         "MAX_CONTENT_LENGTH": serving_setting("MAX_CONTENT_LENGTH", env),
         "MAX_IMAGE_SIDE": _int(env, "MAX_IMAGE_SIDE", 2048),

@@ -1,4 +1,5 @@
-"""Prometheus metrics: requests by route and status, latency, predictions by digit.
+"""Prometheus metrics: requests by route and status, latency, and per model version the
+requests, latency, confidence and predictions by digit, so that a canary can be watched.
 
 Under gunicorn every worker is a process, so when PROMETHEUS_MULTIPROC_DIR is set (the
 gunicorn config sets it) the values live in shared files and /metrics adds up all workers.
@@ -22,6 +23,7 @@ from prometheus_client import (
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
 OTHER_METHOD = "OTHER"
 
+CONFIDENCE_BUCKETS = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1.0)
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                    1.0, 2.5)
 
@@ -39,18 +41,40 @@ class Metrics:
             "mnist_http_request_duration_seconds", "Time to answer a request, by route",
             ["route"], buckets=LATENCY_BUCKETS, registry=self.registry,
         )
+        # Per version: label values come from the registry's served versions only.
+        self.version_requests = Counter(
+            "mnist_model_requests", "Requests answered by a model version, by route and status",
+            ["route", "version", "status"], registry=self.registry,
+        )
+        self.version_latency = Histogram(
+            "mnist_model_request_duration_seconds", "Time to answer, by route and model version",
+            ["route", "version"], buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
         self.predictions = Counter(
-            "mnist_predictions", "Digits predicted, by route and digit",
-            ["route", "digit"], registry=self.registry,
+            "mnist_predictions", "Readings by route, model version and digit (or not_a_digit)",
+            ["route", "version", "digit"], registry=self.registry,
+        )
+        self.confidence = Histogram(
+            "mnist_prediction_confidence", "Reported (calibrated) confidence, by model version",
+            ["version"], buckets=CONFIDENCE_BUCKETS, registry=self.registry,
         )
 
     def init_app(self, app: Flask) -> None:
         app.extensions["mnist_metrics"] = self
 
-    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+    def observe_request(self, route: str, method: str, status: int, seconds: float,
+                        version: str | None = None) -> None:
         method = method if method in KNOWN_METHODS else OTHER_METHOD
         self.requests.labels(route, method, str(status)).inc()
         self.latency.labels(route).observe(seconds)
+        if version is not None:
+            self.version_requests.labels(route, version, str(status)).inc()
+            self.version_latency.labels(route, version).observe(seconds)
+
+    def observe_prediction(self, route: str, version: str, label: str,
+                           confidence: float) -> None:
+        self.predictions.labels(route, version, label).inc()
+        self.confidence.labels(version).observe(confidence)
 
     def exposition(self) -> tuple[bytes, str]:
         """The text format for /metrics: every worker's values under gunicorn."""

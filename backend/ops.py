@@ -1,5 +1,5 @@
-"""Operations endpoints: /health, /ready, /model and /metrics (not for the public: nginx
-serves none of /metrics; scrapers reach the backend directly)."""
+"""Operations endpoints: /health, /ready, /model, /models and /metrics (not for the public:
+nginx serves none of /metrics; scrapers reach the backend directly)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,10 @@ def health() -> Response:
 def ready() -> tuple[Response, int]:
     state = get_model_state()
     if state.ready:
+        state.refresh()
+        served = state.served
         return jsonify({"status": "ready", "model": state.identity,
+                        "versions": {v.version: v.role for v in served.versions.values()},
                         "runtime": state.runtime}), 200
     body = {"status": "failed" if state.error else "loading", "runtime": state.runtime}
     if state.error:
@@ -32,8 +35,27 @@ def ready() -> tuple[Response, int]:
 
 @bp.get("/model")
 def model_info() -> Response:
+    """The production version's metadata.json (what the page shows by default)."""
     state = ready_model()
-    return jsonify({**state.metadata, "runtime": state.runtime})
+    state.refresh()
+    return jsonify({**state.served.production.contract.metadata, "runtime": state.runtime})
+
+
+@bp.get("/models")
+def models() -> Response:
+    """Every served version: its role, traffic weight and metadata (the model contract)."""
+    state = ready_model()
+    state.refresh()
+    served = state.served
+    return jsonify({
+        "model": served.registry.model,
+        "runtime": state.runtime,
+        "versions": [{"version": v.version, "role": v.role, "weight": v.weight,
+                      "metadata": v.contract.metadata} for v in served.versions.values()],
+        "history": list(served.registry.history),
+        # A registry change that could not be served (the versions above still serve).
+        "reload_error": state.reload_error and state.reload_error.split(":")[0],
+    })
 
 
 @bp.get("/metrics")

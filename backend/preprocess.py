@@ -227,13 +227,23 @@ def centre_by_mass(image: np.ndarray, centre: float = CENTRE) -> np.ndarray:
     frame = image.shape[0]
     cy, cx = centre_of_mass(image)
     top, bottom, left, right = ink_bounds(image)
-    dy = _clamp(round_half_up(centre - cy), -top, frame - 1 - bottom)
-    dx = _clamp(round_half_up(centre - cx), -left, frame - 1 - right)
+    dy = _clamp(whole_pixel_shift(centre - cy), -top, frame - 1 - bottom)
+    dx = _clamp(whole_pixel_shift(centre - cx), -left, frame - 1 - right)
     out = np.zeros_like(image)
     out[max(dy, 0) : frame + min(dy, 0), max(dx, 0) : frame + min(dx, 0)] = image[
         max(-dy, 0) : frame + min(-dy, 0), max(-dx, 0) : frame + min(-dx, 0)
     ]
     return out
+
+
+def whole_pixel_shift(offset: float) -> int:
+    """The offset rounded to whole pixels, half up, after snapping it to 1e-6 px.
+
+    A symmetric drawing has its centre of mass exactly half-way between pixels; float32
+    resampling leaves it 1e-8 px to either side depending on the BLAS kernel, which would make
+    the shift machine-dependent. The JS twin snaps the same way.
+    """
+    return round_half_up(round(offset, 6))
 
 
 def _clamp(value: int, low: int, high: int) -> int:

@@ -1,8 +1,7 @@
-"""Model runtimes: LiteRT on model.tflite (default, no TensorFlow) or Keras on model.keras."""
+"""Model runtimes: LiteRT (default, no TensorFlow) or Keras, on the file metadata.json names."""
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 from typing import Protocol
@@ -24,7 +23,7 @@ class Classifier(Protocol):
     runtime: str
 
     def predict(self, image: np.ndarray) -> np.ndarray:
-        """(28, 28) float32 in 0..1 -> (10,) float32 probabilities."""
+        """(28, 28) float32 in 0..1 -> (classes,) float32 probabilities."""
 
 
 class LiteRTClassifier:
@@ -73,11 +72,9 @@ class KerasClassifier:
         return np.asarray(self._call(batch))[0]
 
 
-def load_classifier(model_dir: Path, runtime: str) -> Classifier:
+def load_classifier(version_dir: Path, runtime: str, model_file: str) -> Classifier:
+    """The classifier for ``model_file`` (metadata.json's name for this runtime's file)."""
+    path = version_dir / model_file
     if check_runtime(runtime) == "keras":
-        return KerasClassifier(model_dir / "model.keras")
-    return LiteRTClassifier(model_dir / "model.tflite")
-
-
-def load_metadata(model_dir: Path) -> dict:
-    return json.loads((model_dir / "metadata.json").read_text())
+        return KerasClassifier(path)
+    return LiteRTClassifier(path)

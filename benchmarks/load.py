@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from backend.registry import production_dir
 from tests.servers import (
     REPO_ROOT,
     free_port,
@@ -38,7 +39,7 @@ from tests.servers import (
     worker_memory_mb,
 )
 
-MODEL_DIR = REPO_ROOT / "models" / "cnn-mnist"
+MODEL_DIR = production_dir(REPO_ROOT / "models")  # the naive app loads its model.keras
 # What the page really posts: Chromium's PNG of the drawing pad (276x276 CSS px inside its
 # border) after a mouse traced MNIST test digit 0 (a 7) on it; captured from the running app.
 PAYLOAD = Path(__file__).resolve().parent / "canvas-digit.png"

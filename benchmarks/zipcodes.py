@@ -18,7 +18,9 @@ import time
 
 import numpy as np
 
+from backend.contract import read_contract
 from backend.preprocess import ink_from_rgba, normalise_ink
+from backend.registry import production_dir
 from backend.runtime import load_classifier
 from backend.segment import TooManyMarks, segment_digits
 from tests.servers import REPO_ROOT
@@ -27,22 +29,24 @@ from tests.zipcodes import zip_code_set
 MAX_DIGITS = 20
 
 
-def read_number(classifier, rgba: np.ndarray) -> str:
+def read_number(contract, classifier, rgba: np.ndarray) -> str:
     try:
         segments = segment_digits(ink_from_rgba(rgba), MAX_DIGITS)
     except TooManyMarks:
         return "(too many marks)"
-    return "".join(str(int(np.argmax(classifier.predict(normalise_ink(s.ink)))))
-                   for s in segments)
+    answers = [contract.answer(classifier.predict(normalise_ink(s.ink))) for s in segments]
+    return "".join("?" if a["digit"] is None else str(a["digit"]) for a in answers)
 
 
 def evaluate(images, labels, count: int, seed: int) -> dict:
-    classifier = load_classifier(REPO_ROOT / "models" / "cnn-mnist", "litert")
+    version_dir = production_dir(REPO_ROOT / "models")
+    contract = read_contract(version_dir)
+    classifier = load_classifier(version_dir, "litert", contract.file_for("litert"))
     drawings = zip_code_set(images, labels, count, seed)
     started = time.perf_counter()
     misses = []
     for rgba, truth in drawings:
-        got = read_number(classifier, rgba)
+        got = read_number(contract, classifier, rgba)
         if got != truth:
             misses.append((truth, got))
     seconds = time.perf_counter() - started

@@ -1,8 +1,10 @@
 """Regenerate tests/vectors/preprocess.json: shared test vectors for the preprocessing contract.
 
 backend/preprocess.py (Python) and frontend/static/js/preprocess.js (browser) must both turn
-each RGBA drawing here into the same 28x28 input (or both call it empty). Run this only when
-the contract changes on purpose, then make the other implementation match:
+each RGBA drawing here into the same 28x28 input (or both call it empty). Some are drawings
+that are no digit at all (validation kinds of training/negatives.py): on those, the server's and
+the in-browser model must also give the same answer (tests/e2e). Run this only when the
+contract changes on purpose, then make the other implementation match:
 
     .venv/bin/python -m scripts.make_preprocess_vectors
 
@@ -20,6 +22,7 @@ import numpy as np
 
 from backend.preprocess import EmptyDrawing, preprocess_rgba, reduction_factor
 from tests.drawings import place, scaled, to_image
+from training.negatives import star, word, zigzag
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,7 +61,12 @@ def cases() -> dict[str, np.ndarray]:
     photo = np.clip(photo + shading, 0, 255).astype(np.uint8)  # the vector file stays small
     strip = np.zeros((40, 2048))
     strip[5:35, 1000:1025] = seven[::2, ::2]
+    doodles = np.random.default_rng(11)
     return {
+        "not a digit: a star on a canvas": rgba(star(doodles) / 255.0, "rgba-alpha"),
+        "not a digit: a zigzag on a canvas": rgba(zigzag(doodles) / 255.0, "rgba-alpha"),
+        "not a digit: a word, dark ink on white": rgba(word(doodles) / 255.0,
+                                                       "rgb-dark-on-light"),
         "280x280 canvas, reduced by 2": rgba(place(big_seven, (280, 280), 25, 60), "rgba-alpha"),
         "odd 411x233 canvas, partial edge blocks": rgba(
             place(scaled(seven, 200), (233, 411), 20, 240), "rgba-alpha"),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run nginx in the foreground with the project's site config, from a private folder:
 #   scripts/nginx-local.sh RUN_DIR PORT BACKENDS      (BACKENDS: host:port[,host:port...])
+# MODEL_ROOT: the model registry whose versions' ONNX files the page loads (default: models/).
 # Used by `make run` and by the end-to-end tests, so both exercise the same configuration.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -8,7 +9,7 @@ run_dir=$1 port=$2 backends=$3
 command -v nginx >/dev/null || { echo "nginx is not installed (make run-packages)" >&2; exit 1; }
 mkdir -p "$run_dir/tmp"
 
-LISTEN_PORT=$port STATIC_ROOT="$root/frontend" MODEL_ROOT="$root/models" BACKENDS=$backends \
+LISTEN_PORT=$port STATIC_ROOT="$root/frontend" MODEL_ROOT="${MODEL_ROOT:-$root/models}" BACKENDS=$backends \
   "$root/frontend/nginx/render.sh" "$root/frontend/nginx/mnist.conf.template" "$run_dir/mnist.conf"
 
 user_line=""

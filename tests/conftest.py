@@ -8,10 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from backend.registry import open_store, production_dir
 from tests.drawings import data_url, encode, to_image
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-MODEL_DIR = REPO_ROOT / "models" / "cnn-mnist"
+MODELS_ROOT = REPO_ROOT / "models"  # the registry (backend/registry.py)
+MODEL_DIR = production_dir(MODELS_ROOT)  # the committed production version's folder
+MODEL_NAME = open_store(MODELS_ROOT).registry.model
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # Debian's Chromium, offline: no sandbox (root in CI), no GPU, no calls home.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

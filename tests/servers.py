@@ -76,13 +76,14 @@ def start_gunicorn(port: int, *, workers: int = 2, log_path: Path | None = None,
     )
 
 
-def start_nginx(run_dir: Path, port: int, backends: str, log_path: Path | None = None
-                ) -> subprocess.Popen:
+def start_nginx(run_dir: Path, port: int, backends: str, log_path: Path | None = None,
+                model_root: Path | None = None) -> subprocess.Popen:
     """The frontend tier: nginx with the project's site config (scripts/nginx-local.sh)."""
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    env = {**os.environ, **({"MODEL_ROOT": str(model_root)} if model_root else {})}
     return subprocess.Popen(
         [str(REPO_ROOT / "scripts" / "nginx-local.sh"), str(run_dir), str(port), backends],
-        cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
 
 

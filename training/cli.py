@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 
 from training.data import DATA_ENV_VAR, DatasetError, load_mnist
-from training.export import ParityError, export_model
-from training.model import build_model
+from training.evaluation import report, summary_lines
+from training.export import ExportError, ParityError, export_model
+from training.model import build_model, with_temperature
 from training.report import (
     confusion_figure,
     confusion_matrix,
@@ -24,7 +25,7 @@ from training.report import (
 )
 from training.train import TrainConfig, evaluate, train
 
-DEFAULT_OUT = Path("models/cnn-mnist")
+DEFAULT_OUT = Path("models")  # the registry: the export lands in models/<name>/<version>/
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -33,7 +34,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--data",
                         help=f"MNIST .npz (default: ${DATA_ENV_VAR}, else the keras download)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="export folder")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help="model registry folder (default: models)")
     parser.add_argument("--limit", type=int, help="use only the first N train and test images")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--seed", type=int, default=defaults.seed)
@@ -60,30 +62,22 @@ def main(argv: list[str] | None = None) -> int:
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)
     model = build_model()
     result = train(model, data, config, verbose=2)
-    evaluation = evaluate(model, data.x_test, data.y_test)
-    print(f"test accuracy {evaluation.accuracy:.4%} ({evaluation.errors} errors), "
-          f"test loss {evaluation.loss:.4f}, training {result.seconds:.0f} s")
+    test = evaluate(with_temperature(model, result.temperature), data.x_test, data.y_test)
+    evaluation = report(model, data.x_test, data.y_test, result.temperature)
+    print(f"training {result.seconds:.0f} s, temperature {result.temperature:.3f}")
+    print("\n".join(summary_lines(evaluation)))
 
     try:
-        metadata = export_model(
-            model, args.out,
-            parity_images=data.x_test,
-            test_accuracy=evaluation.accuracy,
-            test_loss=evaluation.loss,
-            test_images=len(data.x_test),
-            training_seconds=result.seconds,
-            epochs=config.epochs,
-            training={"data": data.source, "config": config.as_dict()},
-            history=result.history,
-        )
-    except ParityError as exc:
+        metadata = export_model(result, data, args.out, test=test, evaluation=evaluation)
+    except (ParityError, ExportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"exported {metadata['name']} {metadata['version']} to {args.out}: "
+    print(f"exported {metadata['name']} {metadata['version']} to "
+          f"{args.out / metadata['name'] / metadata['version']}: "
           f"parity {json.dumps(metadata['parity']['max_abs_prob_delta'])}")
 
     if args.figures:
-        save_figures(args.figures, data, result.history, evaluation)
+        save_figures(args.figures, data, result.history, test)
     print(f"total wall time {time.perf_counter() - started:.0f} s")
     return 0
 

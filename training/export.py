@@ -1,4 +1,9 @@
-"""Exporting ``cnn-mnist``: Keras, LiteRT and ONNX files, a parity check, and metadata.json."""
+"""Exporting a trained model as a new version: Keras, LiteRT and ONNX files, a parity check,
+and metadata.json (the model contract every tier reads), in the registry of backend/registry.py:
+
+    <out>/registry.json             created with this version as production if absent
+    <out>/<name>/<version>/         the three files and metadata.json; never overwritten
+"""
 
 from __future__ import annotations
 
@@ -16,8 +21,11 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from training.data import to_model_input
-from training.model import MODEL_NAME
+from backend.preprocess import BOX, CENTRE, FRAME
+from backend.registry import Registry, registry_path, write_registry
+from training.data import Mnist, to_model_input
+from training.model import LABELS, MODEL_NAME, NOT_A_DIGIT, with_temperature
+from training.train import Evaluation, TrainResult
 
 KERAS_FILE = "model.keras"
 LITERT_FILE = "model.tflite"
@@ -28,19 +36,22 @@ EXPORT_FILES = (KERAS_FILE, LITERT_FILE, ONNX_FILE, METADATA_FILE)
 PARITY_TOLERANCE = 1e-5
 PARITY_IMAGES = 1000
 
+# The preprocessing constants come from the backend's module (the one place in Python); the
+# backend and the page check them against this record when they load a version.
 INPUT_SPEC = {
     "name": "image",
-    "shape": [28, 28, 1],
-    "batch_dimension": "dynamic (N, 28, 28, 1)",
+    "shape": [FRAME, FRAME, 1],
+    "batch_dimension": f"dynamic (N, {FRAME}, {FRAME}, 1)",
     "dtype": "float32",
     "range": [0.0, 1.0],
     "polarity": "white digit (1.0) on black background (0.0)",
+    "box": BOX,
+    "centre_of_mass": CENTRE,
     "normalisation": (
-        "ink cropped to its bounding box, longest side scaled to 20 px with anti-aliasing, "
-        "padded to 28x28, centre of mass shifted to the image centre"
+        f"ink cropped to its bounding box, longest side scaled to {BOX} px with anti-aliasing, "
+        f"padded to {FRAME}x{FRAME}, centre of mass shifted to pixel ({CENTRE:g}, {CENTRE:g})"
     ),
 }
-LABELS = [str(digit) for digit in range(10)]
 FRAMEWORK_PACKAGES = ("tensorflow", "keras", "numpy", "onnx", "tf2onnx", "ai-edge-litert")
 
 
@@ -49,14 +60,26 @@ class ParityError(RuntimeError):
 
 
 def weights_version(model: keras.Model) -> str:
-    """A content hash of the weights: same weights, same version, whoever exports them."""
+    """A content hash of the weights (and temperature): same model, same version."""
     digest = hashlib.sha256()
     for weight in model.weights:
         value = np.ascontiguousarray(keras.ops.convert_to_numpy(weight), dtype=np.float32)
         digest.update(weight.path.encode())
         digest.update(str(value.shape).encode())
         digest.update(value.tobytes())
+    # A model without a temperature layer was exported before calibration existed.
+    with contextlib.suppress(ValueError):
+        digest.update(repr(float(model.get_layer("temperature").get_config()["scale"])).encode())
     return digest.hexdigest()[:16]
+
+
+def data_source(data: Mnist) -> str:
+    """Where the data came from, without this machine's paths."""
+    source = data.source
+    if source.startswith("/"):
+        return Path(source.split(" (")[0]).name + (f" ({source.split(' (', 1)[1]}"
+                                                  if " (" in source else "")
+    return source
 
 
 def framework_versions() -> dict[str, str]:
@@ -127,28 +150,33 @@ def _quiet_converters():
         tf_logger.setLevel(level)
 
 
-def export_model(
-    model: keras.Model,
-    out_dir: str | Path,
-    *,
-    parity_images: np.ndarray,
-    test_accuracy: float,
-    test_loss: float,
-    test_images: int,
-    training_seconds: float,
-    epochs: int,
-    training: dict | None = None,
-    history: dict[str, list[float]] | None = None,
-) -> dict:
-    """Write the three model files and metadata.json into ``out_dir``; returns the metadata.
+class ExportError(RuntimeError):
+    """The export would overwrite an existing version."""
 
-    Files are written to a temporary folder and moved in only after the parity check passes,
-    so a failed export never leaves a half-updated model behind.
+
+def export_model(result: TrainResult, data: Mnist, out_root: str | Path, *,
+                 test: Evaluation, evaluation: dict | None = None) -> dict:
+    """Write the calibrated model as a new version under ``out_root``; returns its metadata.
+
+    ``test``: the calibrated model's MNIST test evaluation; ``evaluation``: the report of
+    training/evaluation.py. Files are written to a staging folder and moved in only after the
+    parity check passes, so a failed export leaves nothing behind; an existing version folder
+    is never written to. The first export also creates registry.json (this version is then
+    production); later ones only add their folder: `python -m backend.versions canary` serves
+    them.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    images = to_model_input(parity_images[:PARITY_IMAGES])
-    with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=".export-") as tmp:
+    out_root = Path(out_root)
+    out_root.mkdir(parents=True, exist_ok=True)
+    model = with_temperature(result.model, result.temperature)
+    version = weights_version(model)
+    target = out_root / MODEL_NAME / version
+    if target.exists():
+        raise ExportError(f"version {version} is already exported in {target}")
+    target.parent.mkdir(exist_ok=True)
+    images = to_model_input(data.x_test[:PARITY_IMAGES])
+    config = result.config
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-",
+                                     ignore_cleanup_errors=True) as tmp:
         staging = Path(tmp)
         model.save(staging / KERAS_FILE)
         with _quiet_converters():
@@ -157,25 +185,34 @@ def export_model(
         parity = check_parity(model, staging, images)
         metadata = {
             "name": MODEL_NAME,
-            "version": weights_version(model),
+            "version": version,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "framework_versions": framework_versions(),
             "parameters": int(model.count_params()),
-            "test_accuracy": round(float(test_accuracy), 6),
-            "test_loss": round(float(test_loss), 6),
-            "test_images": int(test_images),
-            "training_seconds": round(float(training_seconds), 1),
-            "epochs": int(epochs),
+            "test_accuracy": round(float(test.accuracy), 6),
+            "test_loss": round(float(test.loss), 6),
+            "test_images": len(test.predictions),
+            "training_seconds": round(float(result.seconds), 1),
+            "epochs": int(config.epochs),
             "input": INPUT_SPEC,
-            "output": {"name": "probabilities", "shape": [10], "dtype": "float32"},
+            "output": {"name": "probabilities", "shape": [len(LABELS)], "dtype": "float32"},
             "labels": LABELS,
+            "not_a_digit_label": NOT_A_DIGIT,
             "files": {"keras": KERAS_FILE, "litert": LITERT_FILE, "onnx": ONNX_FILE},
+            "calibration": {"method": "temperature scaling", "temperature":
+                            round(float(result.temperature), 6),
+                            "fitted_on": "the validation split (digits and negatives)"},
+            "evaluation": evaluation or {},
             "parity": {"images": len(images), "max_abs_prob_delta": parity,
                        "tolerance": PARITY_TOLERANCE},
-            "training": training or {},
-            "history": history or {},
+            "training": {"data": data_source(data), "config": config.as_dict()},
+            "history": result.history,
         }
         (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
-        for name in EXPORT_FILES:
-            (staging / name).replace(out_dir / name)
+        for path in staging.iterdir():
+            path.chmod(0o644)
+        staging.chmod(0o755)
+        staging.rename(target)
+    if not registry_path(out_root).exists():
+        write_registry(out_root, Registry(MODEL_NAME, version))
     return metadata

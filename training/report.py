@@ -5,6 +5,13 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from training.model import LABELS, NOT_A_DIGIT_CLASS
+
+
+def label_text(index: int) -> str:
+    """A class as people read it: the digit, or "none" for not-a-digit."""
+    return "none" if index == NOT_A_DIGIT_CLASS else LABELS[index]
+
 
 def sample_grid(images: np.ndarray, labels: np.ndarray, count: int = 32,
                 title: str = "MNIST training samples") -> Figure:
@@ -37,9 +44,10 @@ def learning_curves(history: dict[str, list[float]]) -> Figure:
     return fig
 
 
-def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int = 10) -> np.ndarray:
-    """counts[true, predicted]."""
-    counts = np.zeros((classes, classes), dtype=np.int64)
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, digits: int = 10,
+                     classes: int = len(LABELS)) -> np.ndarray:
+    """counts[true digit, predicted class] (the last column: answered "not a digit")."""
+    counts = np.zeros((digits, classes), dtype=np.int64)
     np.add.at(counts, (labels.astype(np.int64), predictions.astype(np.int64)), 1)
     return counts
 
@@ -53,8 +61,8 @@ def confusion_figure(counts: np.ndarray) -> Figure:
         if count:
             colour = "white" if true == pred else "black"
             ax.text(pred, true, str(count), ha="center", va="center", fontsize=8, color=colour)
-    ax.set_xticks(range(10))
-    ax.set_yticks(range(10))
+    ax.set_xticks(range(counts.shape[1]), [label_text(i) for i in range(counts.shape[1])])
+    ax.set_yticks(range(counts.shape[0]))
     ax.set_xlabel("predicted digit")
     ax.set_ylabel("true digit")
     ax.set_title("Confusion matrix on the MNIST test set")
@@ -82,7 +90,8 @@ def misclassified_figure(images: np.ndarray, labels: np.ndarray, probabilities: 
         predicted = int(probabilities[index].argmax())
         ax = fig.add_subplot(rows, cols, i + 1)
         ax.imshow(images[index], cmap="gray")
-        ax.set_title(f"{labels[index]}→{predicted} {probabilities[index, predicted]:.2f}",
+        ax.set_title(f"{labels[index]}→{label_text(predicted)} "
+                     f"{probabilities[index, predicted]:.2f}",
                      fontsize=9)
         ax.axis("off")
     fig.tight_layout()

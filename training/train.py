@@ -1,4 +1,5 @@
-"""Fitting and evaluating the CNN: the schedule, the validation split, the test metrics."""
+"""Fitting and evaluating the CNN: the data mix, the schedule, the validation split, the
+temperature, the test metrics."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ import keras
 import numpy as np
 
 from training.augment import AugmentConfig, evaluation_dataset, training_dataset
+from training.calibration import fit_temperature
 from training.data import Mnist, to_model_input
+from training.evaluation import score
+from training.model import NOT_A_DIGIT_CLASS
+from training.negatives import TRAINING_KINDS, digit_kinds, generate
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 15
+    epochs: int = 14
     batch_size: int = 128
     # One-cycle style: linear warm-up to peak_lr, then cosine decay to ~0.
     peak_lr: float = 3e-3
@@ -23,6 +28,9 @@ class TrainConfig:
     # Held out from the 60k training images for the learning curves; the test set is only
     # touched once, after training.
     validation_size: int = 5000
+    # Generated non-digits (label NOT_A_DIGIT_CLASS) mixed into training and validation.
+    negatives: int = 8000
+    validation_negatives: int = 1000
     seed: int = 42
     augment: AugmentConfig | None = field(default_factory=AugmentConfig)
 
@@ -32,17 +40,18 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    model: keras.Model
+    model: keras.Model  # uncalibrated: softmax(logits)
     history: dict[str, list[float]]
     seconds: float
     config: TrainConfig
+    temperature: float = 1.0  # fitted on the validation split after training
 
 
 @dataclass(frozen=True)
 class Evaluation:
     accuracy: float
     loss: float
-    probabilities: np.ndarray  # (N, 10)
+    probabilities: np.ndarray  # (N, classes)
     predictions: np.ndarray  # (N,)
 
     @property
@@ -59,6 +68,19 @@ def split_validation(data: Mnist, size: int) -> tuple[tuple, tuple | None]:
         (data.x_train[:-size], data.y_train[:-size]),
         (data.x_train[-size:], data.y_train[-size:]),
     )
+
+
+def with_negatives(images: np.ndarray, labels: np.ndarray, count: int, seed: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST arrays plus ``count`` generated non-digits of the training kinds, some of them
+    made from these very images (the dataset shuffles them in)."""
+    if count <= 0:
+        return images, labels
+    kinds = {**TRAINING_KINDS, **digit_kinds(images, labels)}
+    negatives = generate(count, seed, kinds).images
+    return (np.concatenate([images, negatives]),
+            np.concatenate([labels.astype(np.int64),
+                            np.full(count, NOT_A_DIGIT_CLASS, np.int64)]))
 
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
@@ -79,6 +101,11 @@ def train(model: keras.Model, data: Mnist, config: TrainConfig = TrainConfig(),
     """Compile and fit ``model`` on the training images; returns the history and wall time."""
     keras.utils.set_random_seed(config.seed)
     (x_train, y_train), validation = split_validation(data, config.validation_size)
+    negatives = min(config.negatives, len(x_train) // 5)  # tiny --limit runs stay mostly digits
+    x_train, y_train = with_negatives(x_train, y_train, negatives, config.seed)
+    if validation:
+        validation = with_negatives(*validation, min(config.validation_negatives,
+                                                     len(validation[0]) // 5), config.seed + 1)
     steps_per_epoch = int(np.ceil(len(x_train) / config.batch_size))
     model.compile(
         optimizer=make_optimizer(config, steps_per_epoch),
@@ -93,7 +120,11 @@ def train(model: keras.Model, data: Mnist, config: TrainConfig = TrainConfig(),
                         verbose=verbose)
     seconds = time.perf_counter() - started
     history_lists = {k: [float(v) for v in values] for k, values in history.history.items()}
-    return TrainResult(model, history_lists, seconds, config)
+    temperature = 1.0
+    if validation:
+        temperature = fit_temperature(score(model, to_model_input(validation[0]),
+                                            validation[1]).logits, validation[1])
+    return TrainResult(model, history_lists, seconds, config, temperature)
 
 
 def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> Evaluation:

@@ -8,6 +8,8 @@ export default {
   // nginx's JSON 504 rather than a silent abort (tests/test_limits.py checks the order).
   requestTimeoutMs: 10000,
   debounceMs: 250,
-  modelUrl: "models/cnn-mnist/model.onnx",
+  // Where nginx serves the model folders: <modelsBase>/<name>/<version>/<the ONNX file>, all
+  // three taken from the version's metadata.json.
+  modelsBase: "models",
   ortBase: "static/vendor/onnxruntime-web/",
 };

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from backend.app import create_app
-from tests.conftest import MODEL_DIR
+from tests.conftest import MODELS_ROOT
 
 
 @pytest.fixture(scope="session")
 def app():
-    return create_app({"TESTING": True, "MODEL_DIR": MODEL_DIR, "MODEL_LOAD_ASYNC": False})
+    return create_app({"TESTING": True, "MODEL_DIR": MODELS_ROOT, "MODEL_LOAD_ASYNC": False})
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ import pytest
 from PIL import Image
 
 from backend.app import create_app
-from tests.conftest import MODEL_DIR
+from backend.contract import read_contract
+from tests.conftest import MODEL_DIR, MODEL_NAME, MODELS_ROOT
 from tests.drawings import data_url, encode, to_image
 
 
@@ -29,16 +30,40 @@ def assert_prediction(response, digit: int) -> dict:
     assert response.status_code == 200, response.get_data(as_text=True)
     body = response.get_json()
     assert body["digit"] == digit
-    assert len(body["probabilities"]) == 10
+    assert len(body["probabilities"]) == len(read_contract(MODEL_DIR).labels)
     assert sum(body["probabilities"]) == pytest.approx(1.0, abs=1e-4)
     assert body["confidence"] == max(body["probabilities"])
-    assert body["model"]["name"] == "cnn-mnist" and body["model"]["version"]
+    assert body["model"]["name"] == MODEL_NAME and body["model"]["version"]
     assert set(body["timing_ms"]) == {"preprocess", "inference", "total"}
     assert body["timing_ms"]["total"] >= body["timing_ms"]["inference"] > 0
     return body
 
 
 # --- the four ways to send an image ----------------------------------------------------------
+
+def test_a_drawing_that_is_no_digit_answers_digit_null(client):
+    """Kinds of non-digits never trained on: 200, digit null, the reason, and the probabilities
+    the model computed; the confidence is that of not-a-digit."""
+    from training.negatives import VALIDATION_KINDS
+
+    rng = np.random.default_rng(99)
+    answers = []
+    for kind in ("star", "grid", "zigzag", "word"):
+        for _ in range(3):
+            drawing = VALIDATION_KINDS[kind](rng).astype(np.float64) / 255.0
+            response = client.post("/predict", json={"image": data_url(encode(to_image(
+                drawing, "rgba-alpha")))})
+            assert response.status_code == 200
+            answers.append(response.get_json())
+    rejected = [a for a in answers if a["digit"] is None]
+    assert len(rejected) >= 10, [a["digit"] for a in answers]
+    labels = client.get("/model").get_json()["labels"]
+    for answer in rejected:
+        assert answer["reason"] == "not_a_digit"
+        assert len(answer["probabilities"]) == len(labels)
+        assert answer["confidence"] == max(answer["probabilities"])
+        assert answer["probabilities"][labels.index("not_a_digit")] == answer["confidence"]
+
 
 def test_json_with_a_data_url(client, digit_data_url, digit_png):
     body = assert_prediction(client.post("/predict", json={"image": digit_data_url}), digit_png[1])
@@ -207,12 +232,12 @@ def test_health_and_ready(client):
     assert client.get("/health").get_json() == {"status": "ok"}
     ready = client.get("/ready")
     assert ready.status_code == 200
-    assert ready.get_json()["model"]["name"] == "cnn-mnist"
+    assert ready.get_json()["model"]["name"] == MODEL_NAME
 
 
 def test_model_returns_the_metadata(client):
     body = client.get("/model").get_json()
-    assert body["name"] == "cnn-mnist"
+    assert body["name"] == MODEL_NAME
     assert body["test_accuracy"] >= 0.996
     assert body["runtime"] == "litert"
 
@@ -224,7 +249,7 @@ def test_a_broken_model_dir_is_not_ready_and_predict_is_503(tmp_path, digit_data
     assert ready.status_code == 503
     assert ready.get_json()["status"] == "failed"
     # The kind of failure, never a file path of the server (that is in the log).
-    assert ready.get_json()["error"] == "FileNotFoundError"
+    assert ready.get_json()["error"] == "RegistryError"
     assert str(tmp_path) not in ready.get_data(as_text=True)
     response = broken.post("/predict", json={"image": digit_data_url})
     assert_error(response, 503, "model_not_ready")
@@ -233,7 +258,7 @@ def test_a_broken_model_dir_is_not_ready_and_predict_is_503(tmp_path, digit_data
 
 
 def test_background_loading_becomes_ready():
-    app = create_app({"MODEL_DIR": MODEL_DIR, "MODEL_LOAD_ASYNC": True})
+    app = create_app({"MODEL_DIR": MODELS_ROOT, "MODEL_LOAD_ASYNC": True})
     client = app.test_client()
     deadline = time.monotonic() + 30
     while client.get("/ready").status_code != 200:
@@ -243,7 +268,7 @@ def test_background_loading_becomes_ready():
 
 
 def test_metrics_count_requests_latency_and_digits(digit_data_url, digit_png):
-    client = create_app({"MODEL_DIR": MODEL_DIR, "MODEL_LOAD_ASYNC": False}).test_client()
+    client = create_app({"MODEL_DIR": MODELS_ROOT, "MODEL_LOAD_ASYNC": False}).test_client()
     for _ in range(3):
         client.post("/predict", json={"image": digit_data_url})
     client.get("/predict")
@@ -251,7 +276,12 @@ def test_metrics_count_requests_latency_and_digits(digit_data_url, digit_png):
     assert 'mnist_http_requests_total{method="POST",route="/predict",status="200"} 3.0' in text
     assert 'mnist_http_requests_total{method="GET",route="/predict",status="405"} 1.0' in text
     assert 'mnist_http_request_duration_seconds_count{route="/predict"} 4.0' in text
-    assert f'mnist_predictions_total{{digit="{digit_png[1]}",route="/predict"}} 3.0' in text
+    version = client.get("/model").get_json()["version"]
+    assert (f'mnist_predictions_total{{digit="{digit_png[1]}",route="/predict",'
+            f'version="{version}"}} 3.0') in text
+    assert (f'mnist_model_requests_total{{route="/predict",status="200",version="{version}"}} 3.0'
+            in text)
+    assert f'mnist_prediction_confidence_count{{version="{version}"}} 3.0' in text
 
 
 # --- CORS -------------------------------------------------------------------------------------
@@ -262,7 +292,7 @@ def test_no_cors_headers_by_default(client):
 
 
 def test_cors_allowlist():
-    app = create_app({"MODEL_DIR": MODEL_DIR, "MODEL_LOAD_ASYNC": False,
+    app = create_app({"MODEL_DIR": MODELS_ROOT, "MODEL_LOAD_ASYNC": False,
                       "CORS_ORIGINS": ["https://app.example"]})
     client = app.test_client()
     allowed = client.get("/health", headers={"Origin": "https://app.example"})
@@ -302,7 +332,7 @@ def test_requests_write_nothing_to_disk(client, digit_png, monkeypatch):
 
 @pytest.mark.slow
 def test_keras_runtime_agrees_with_litert(client, digit_data_url):
-    keras_app = create_app({"MODEL_DIR": MODEL_DIR, "MODEL_LOAD_ASYNC": False,
+    keras_app = create_app({"MODEL_DIR": MODELS_ROOT, "MODEL_LOAD_ASYNC": False,
                             "MODEL_RUNTIME": "keras"})
     keras_body = keras_app.test_client().post("/predict", json={"image": digit_data_url})
     litert_body = client.post("/predict", json={"image": digit_data_url}).get_json()
@@ -314,4 +344,4 @@ def test_keras_runtime_agrees_with_litert(client, digit_data_url):
 
 def test_unknown_runtime_is_a_configuration_error():
     with pytest.raises(ValueError, match="MODEL_RUNTIME"):
-        create_app({"MODEL_DIR": MODEL_DIR, "MODEL_RUNTIME": "torch"})
+        create_app({"MODEL_DIR": MODELS_ROOT, "MODEL_RUNTIME": "torch"})

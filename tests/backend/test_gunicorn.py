@@ -5,16 +5,23 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import re
+import shutil
 import subprocess
+import threading
+import time
 import urllib.request
 
 import numpy as np
 import pytest
 
+from backend import versions
+from backend.contract import read_contract
 from backend.images import decode_ink
 from backend.preprocess import normalise_ink
+from backend.registry import Registry, open_store, write_registry
 from backend.runtime import LiteRTClassifier
-from tests.conftest import MODEL_DIR
+from tests.backend.test_versions import CANDIDATE, add_version
+from tests.conftest import MODEL_DIR, MODELS_ROOT
 from tests.drawings import data_url, encode, to_image
 from tests.servers import SERVE_VENV, free_port, post, start_gunicorn, stop, wait_for_http
 
@@ -51,8 +58,9 @@ def test_concurrent_predictions_each_get_their_own_answer(server, mnist_test_set
     each get exactly the answer that digit gets alone."""
     images, _ = mnist_test_set
     pngs = [canvas_png(images[i]) for i in range(64)]
-    classifier = LiteRTClassifier(MODEL_DIR / "model.tflite")
-    alone = [int(np.argmax(classifier.predict(normalise_ink(decode_ink(png, 2048)))))
+    contract = read_contract(MODEL_DIR)
+    classifier = LiteRTClassifier(MODEL_DIR / contract.file_for("litert"))
+    alone = [contract.answer(classifier.predict(normalise_ink(decode_ink(png, 2048))))["digit"]
              for png in pngs]
     bodies = [json.dumps({"image": data_url(png)}).encode() for png in pngs]
 
@@ -99,3 +107,51 @@ def test_access_log_has_requests_but_no_image_data(server, digit_data_url):
     log = server["log"].read_text()
     assert '"POST /predict?return_input=true HTTP/1.1" 200' in log
     assert "base64" not in log and "iVBOR" not in log
+
+
+def test_promote_and_rollback_under_load_drop_no_request(tmp_path, digit_data_url):
+    """16 clients post without pause while the candidate is promoted and rolled back: every
+    request gets its 200, and the answers move from one version to the other and back."""
+    production = open_store(MODELS_ROOT).registry
+    shutil.copytree(MODEL_DIR, tmp_path / production.model / production.production)
+    add_version(tmp_path, CANDIDATE)
+    write_registry(tmp_path, Registry(production.model, production.production, CANDIDATE, 0.1))
+    port = free_port()
+    process = start_gunicorn(port, workers=2, log_path=tmp_path / "gunicorn.log",
+                             env={"MODEL_DIR": str(tmp_path), "REGISTRY_POLL_SECONDS": "1"})
+    url = f"http://127.0.0.1:{port}"
+    body = json.dumps({"image": digit_data_url}).encode()
+    answers: list[tuple[float, int, str | None]] = []
+    done = threading.Event()
+
+    def client(index: int) -> None:
+        while not done.is_set():
+            status, answer = post(f"{url}/predict", body, "application/json")
+            answers.append((time.monotonic(), status,
+                            answer.get("model", {}).get("version") if status == 200 else None))
+
+    try:
+        wait_for_http(f"{url}/ready", process=process)
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(16)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.5)
+        assert versions.main(["--models", str(tmp_path), "promote", "--force"]) == 0
+        promoted = time.monotonic()
+        time.sleep(3.5)
+        assert versions.main(["--models", str(tmp_path), "rollback"]) == 0
+        rolled_back = time.monotonic()
+        time.sleep(3.5)
+        done.set()
+        for thread in threads:
+            thread.join()
+    finally:
+        done.set()
+        stop(process)
+    assert len(answers) > 200
+    assert [status for _, status, _ in answers if status != 200] == []
+    # Within the poll interval (plus a load) of each change, only the new production answers.
+    between = {v for t, _, v in answers if promoted + 2.5 < t < rolled_back}
+    after = {v for t, _, v in answers if t > rolled_back + 2.5}
+    assert between == {CANDIDATE}
+    assert after == {production.production}

@@ -147,9 +147,9 @@ def test_big_uploads_are_never_worked_on_above_the_working_size(client):
 
 def test_made_up_methods_share_one_metrics_label():
     from backend.app import create_app
-    from tests.conftest import MODEL_DIR
+    from tests.conftest import MODELS_ROOT
 
-    client = create_app({"MODEL_DIR": MODEL_DIR, "MODEL_LOAD_ASYNC": False}).test_client()
+    client = create_app({"MODEL_DIR": MODELS_ROOT, "MODEL_LOAD_ASYNC": False}).test_client()
     for i in range(30):
         assert client.open("/predict", method=f"MADEUP{i}").status_code == 405
         assert client.open(f"/nowhere/{i}", method=f"BOGUS{i}").status_code == 404

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from backend.contract import read_contract
 from backend.segment import STROKES_PER_DIGIT, TooManyMarks, marks, segment_digits
-from tests.drawings import data_url, encode, number_drawing, to_image
+from tests.conftest import MODEL_DIR, MODEL_NAME
+from tests.drawings import data_url, digit_ink, encode, number_drawing, place, scaled, to_image
 
 
 def flood_fill_count(mask: np.ndarray) -> int:
@@ -137,11 +139,12 @@ def test_number_response_shape(client, mnist_test_set):
     body = client.post("/predict/number?return_input=1",
                        json={"image": data_url(encode(to_image(ink, "rgba-alpha")))}).get_json()
     assert body["number"] == "".join(str(labels[i]) for i in (3, 2, 1))
-    assert body["model"]["name"] == "cnn-mnist"
+    assert body["model"]["name"] == MODEL_NAME
     for digit, left in zip(body["digits"], lefts, strict=True):
         x, _, w, h = digit["box"]
         assert abs(x - left) <= 8 and w > 0 and h > 0  # faint resampled edges are not ink
-        assert 0 <= digit["confidence"] <= 1 and len(digit["probabilities"]) == 10
+        assert 0 <= digit["confidence"] <= 1
+        assert len(digit["probabilities"]) == len(read_contract(MODEL_DIR).labels)
         assert np.array(digit["input"]).shape == (28, 28)
 
 
@@ -153,3 +156,26 @@ def test_too_many_marks_is_422(client):
                            json={"image": data_url(encode(to_image(ink, "rgba-alpha")))})
     assert response.status_code == 422
     assert response.get_json()["error"]["code"] == "too_many_digits"
+
+
+def test_a_piece_that_is_no_digit_is_marked_in_the_number(client, mnist_test_set):
+    """1, a star, 3 side by side: the star is read as no digit, shown as ? in the number."""
+    from training.negatives import star
+
+    images, labels = mnist_test_set
+    one, three = (images[int(np.flatnonzero(labels == d)[0])] for d in (1, 3))
+    doodle = star(np.random.default_rng(3)).astype(np.float64) / 255.0
+    rows, cols = np.nonzero(doodle)
+    pieces = [scaled(digit_ink(one), 120),
+              scaled(doodle[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1], 120),
+              scaled(digit_ink(three), 120)]
+    canvas = np.zeros((180, sum(p.shape[1] for p in pieces) + 40 * 4))
+    left = 40
+    for piece in pieces:
+        canvas = np.maximum(canvas, place(piece, canvas.shape, 30, left))
+        left += piece.shape[1] + 40
+    body = client.post("/predict/number", json={"image": data_url(encode(to_image(
+        canvas, "rgba-alpha")))}).get_json()
+    assert body["number"] == "1?3"
+    middle = body["digits"][1]
+    assert middle["digit"] is None and middle["reason"] == "not_a_digit"

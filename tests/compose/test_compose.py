@@ -12,13 +12,17 @@ import shutil
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import REPO_ROOT
+from backend import versions
+from backend.registry import Registry, open_store, write_registry
+from tests.backend.test_versions import CANDIDATE, add_version
+from tests.conftest import MODEL_DIR, MODEL_NAME, REPO_ROOT
 from tests.e2e.pointer import draw_digit, first_of_each_digit
-from tests.servers import free_port, post
+from tests.servers import fetch, free_port, post
 
 pytestmark = [pytest.mark.slow, pytest.mark.compose]
 
@@ -46,12 +50,35 @@ def compose_command() -> list[str]:
     pytest.skip("neither `docker compose` nor docker-compose is installed")
 
 
+def shared_folder(name: str) -> Path:
+    """A fresh folder the containers' users can read (pytest's tmp_path is root-only)."""
+    folder = REPO_ROOT / "test-artifacts" / f"{name}-{os.getpid()}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for path in (folder.parent, folder):
+        path.chmod(0o755)
+    return folder
+
+
+def two_version_registry() -> Path:
+    """The committed production version plus a candidate copy of it (another version hash)."""
+    models = shared_folder("compose-models")
+    registry = open_store(REPO_ROOT / "models").registry
+    target = models / registry.model / registry.production
+    shutil.copytree(MODEL_DIR, target)
+    add_version(models, CANDIDATE)
+    write_registry(models, Registry(registry.model, registry.production))
+    return models
+
+
 class ComposeStack:
-    def __init__(self, project: str, port: int) -> None:
+    def __init__(self, project: str, port: int, models: Path) -> None:
         self.project = project
         self.port = port
+        self.models = models
         self.url = f"http://127.0.0.1:{port}"
-        self.env = {**os.environ, "FRONTEND_PORT": str(port), "COMPOSE_PROJECT_NAME": project}
+        self.env = {**os.environ, "FRONTEND_PORT": str(port), "COMPOSE_PROJECT_NAME": project,
+                    "MODELS_DIR": str(models)}
         self.command = [*compose_command(), "-p", project]
 
     def compose(self, *args: str, timeout: int = 1200) -> str:
@@ -94,7 +121,7 @@ def compose_stack():
     problem = engine_problem()
     if problem:
         pytest.skip(f"compose suite not run: {problem}")
-    stack = ComposeStack(f"mnisttest{os.getpid()}", free_port())
+    stack = ComposeStack(f"mnisttest{os.getpid()}", free_port(), two_version_registry())
     try:
         stack.compose("build")
         stack.compose("up", "-d")
@@ -105,6 +132,7 @@ def compose_stack():
             stack.compose("down", "--volumes", "--remove-orphans", "--timeout", "5")
         except Exception as error:  # teardown must not hide the test's own failure
             print(f"compose down failed: {error}")
+        shutil.rmtree(stack.models, ignore_errors=True)
 
 
 def post_json(url: str, payload: dict) -> tuple[int, dict]:
@@ -131,7 +159,7 @@ def test_predict_through_the_published_frontend(compose_stack, digit_data_url, d
     status, body = post_json(f"{compose_stack.url}/api/predict", {"image": digit_data_url})
     assert status == 200
     assert body["digit"] == digit_png[1]
-    assert body["model"]["name"] == "cnn-mnist"
+    assert body["model"]["name"] == MODEL_NAME
 
 
 def test_only_the_frontend_is_published(compose_stack):
@@ -191,3 +219,71 @@ def test_backend_crash_gives_json_errors_then_recovers(compose_stack, digit_data
             break
         time.sleep(1)
     assert status == 200 and body["digit"] == digit_png[1]
+
+
+def served_production(stack: ComposeStack) -> str:
+    status, _, body = fetch(f"{stack.url}/api/models")
+    assert status == 200
+    versions_ = json.loads(body)["versions"]
+    return next(v["version"] for v in versions_ if v["role"] == "production")
+
+
+def wait_for_production(stack: ComposeStack, version: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while served_production(stack) != version:
+        assert time.monotonic() < deadline, f"{version} never became production"
+        time.sleep(0.5)
+
+
+def test_promote_and_rollback_through_the_mounted_registry(compose_stack, digit_data_url):
+    """The host edits registry.json; the containers' workers follow without a restart."""
+    original = open_store(compose_stack.models).registry.production
+    started = compose_stack.inspect("backend")["State"]["StartedAt"]
+    assert versions.main(["--models", str(compose_stack.models), "canary", CANDIDATE,
+                          "--weight", "0.5"]) == 0
+    assert versions.main(["--models", str(compose_stack.models), "promote"]) == 0
+    wait_for_production(compose_stack, CANDIDATE)
+    status, body = post_json(f"{compose_stack.url}/api/predict", {"image": digit_data_url})
+    assert status == 200 and body["model"]["version"] == CANDIDATE
+    assert versions.main(["--models", str(compose_stack.models), "rollback"]) == 0
+    wait_for_production(compose_stack, original)
+    assert compose_stack.inspect("backend")["State"]["StartedAt"] == started  # no restart
+
+
+# --- the training image ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def training_image():
+    problem = engine_problem()
+    if problem:
+        pytest.skip(f"training image not built: {problem}")
+    project = f"mnisttrain{os.getpid()}"
+    command = [*compose_command(), "-p", project, "--profile", "training", "build", "jupyter"]
+    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=1800, env={**os.environ, "COMPOSE_PROJECT_NAME": project})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return "mnist-webapp/training:local"
+
+
+@pytest.mark.parametrize("owner", [0, 1000], ids=["root-checkout", "user-checkout"])
+def test_the_notebook_runs_headless_in_the_training_image(training_image, mnist_npz, owner):
+    """Whoever owns the checkout, the export lands in ./models and belongs to them."""
+    models = shared_folder(f"training-models-{owner}")
+    os.chown(models, owner, owner)
+    try:
+        result = subprocess.run(
+            ["docker", "run", "--rm", "--network", "none",
+             "-v", f"{models}:/workspace/models", "-v", f"{mnist_npz}:/data/mnist.npz:ro",
+             "-e", "MNIST_NPZ=/data/mnist.npz", training_image,
+             "papermill", "/workspace/training/mnist_cnn.ipynb", "/tmp/executed.ipynb",
+             "--cwd", "/workspace/training", "-p", "EPOCHS", "1", "-p", "LIMIT", "600"],
+            capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        store = open_store(models)
+        version_dir = store.version_dir(store.registry.production)
+        metadata = json.loads((version_dir / "metadata.json").read_text())
+        assert metadata["test_images"] == 600 and metadata["epochs"] == 1
+        written = [models / "registry.json", version_dir, *version_dir.iterdir()]
+        assert {path.stat().st_uid for path in written} == {owner}
+    finally:
+        shutil.rmtree(models, ignore_errors=True)

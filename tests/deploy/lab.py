@@ -1,8 +1,8 @@
 """A small data centre on this machine, for running site.yml for real.
 
-Five network namespaces, all our own: a controller (runs ansible-playbook), a bastion and a
-frontend on a "public" network, the bastion, the frontend and a backend on a "private" one,
-and a switch namespace holding the two bridges. The controller has no route to the private
+Six network namespaces, all our own: a controller (runs ansible-playbook), a bastion and a
+frontend on a "public" network, the bastion, the frontend and two backends on a "private"
+one, and a switch namespace holding the two bridges. The controller has no route to the private
 network: like a laptop outside the VPC, it reaches the backend only through the bastion (SSH)
 or the frontend (HTTP). Each host is a Debian root filesystem (debootstrap, cached) booted
 with systemd under systemd-nspawn inside its namespace, with sshd, so services and units start
@@ -60,6 +60,7 @@ class Lab:
             ("bastion", "bs", f"{PUBLIC_NET}.10", f"{PRIVATE_NET}.10"),
             ("frontend", "fe", f"{PUBLIC_NET}.20", f"{PRIVATE_NET}.20"),
             ("backend", "be", None, f"{PRIVATE_NET}.30"),
+            ("backend2", "b2", None, f"{PRIVATE_NET}.31"),
         ):
             self.hosts[name] = Host(name, tag, public, private,
                                     namespace=f"mnl{self.suffix}-{name}")

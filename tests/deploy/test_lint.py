@@ -13,7 +13,7 @@ from tests.conftest import REPO_ROOT
 
 ANSIBLE_DIR = REPO_ROOT / "deploy" / "ansible"
 VENV_BIN = Path(sys.executable).parent
-PLAYBOOKS = ["provision.yml", "site.yml", "train.yml", "teardown.yml"]
+PLAYBOOKS = ["provision.yml", "site.yml", "rollout.yml", "train.yml", "teardown.yml"]
 ENV = {**os.environ, "ANSIBLE_CONFIG": str(ANSIBLE_DIR / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
        "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
 

@@ -1,10 +1,13 @@
-"""site.yml for real: a bastion, a frontend and a backend in network namespaces, configured
-through the bastion twice (the second run changes nothing), then a prediction through the
-frontend's nginx. Needs root, debootstrap, systemd-nspawn and the Debian mirror (once, for
-the cached root filesystem); skipped with the reason otherwise."""
+"""site.yml for real: a bastion, a frontend and two backends in network namespaces,
+configured through the bastion twice (the second run changes nothing), then a prediction
+through the frontend's nginx; then rollout.yml sends a candidate version to one backend first,
+and a broken one is rolled back by the health gate before it reaches the second. Needs root,
+debootstrap, systemd-nspawn and the Debian mirror (once, for the cached root filesystem);
+skipped with the reason otherwise."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -17,7 +20,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT
+from backend.registry import Registry, open_store, write_registry
+from tests.backend.test_versions import CANDIDATE, add_version
+from tests.conftest import MODEL_DIR, MODEL_NAME, MODELS_ROOT, REPO_ROOT
 from tests.deploy.lab import Lab
 
 pytestmark = [pytest.mark.slow, pytest.mark.netns]
@@ -77,15 +82,17 @@ def write_inventory(lab: Lab, path: Path) -> Path:
         "bastion": {"hosts": {"bastion-1": {"ansible_host": hosts["bastion"].public_ip}}},
         "frontend": {"hosts": {"frontend-1": {"ansible_host": hosts["frontend"].private_ip,
                                               "private_ip": hosts["frontend"].private_ip}}},
-        "backend": {"hosts": {"backend-1": {"ansible_host": hosts["backend"].private_ip,
-                                            "private_ip": hosts["backend"].private_ip}}},
+        "backend": {"hosts": {
+            f"backend-{i}": {"ansible_host": hosts[name].private_ip,
+                             "private_ip": hosts[name].private_ip}
+            for i, name in ((1, "backend"), (2, "backend2"))}},
         "behind_bastion": {"children": {"frontend": {}, "backend": {}}},
     }}}
     path.write_text(yaml.safe_dump(inventory))
     return path
 
 
-def ansible(lab: Lab, program: str, *args: str) -> subprocess.CompletedProcess:
+def ansible(lab: Lab, program: str, *args: str, **more: object) -> subprocess.CompletedProcess:
     environment = {**os.environ, "ANSIBLE_CONFIG": str(ANSIBLE_DIR / "ansible.cfg"),
                    "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1",
                    "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
@@ -97,6 +104,7 @@ def ansible(lab: Lab, program: str, *args: str) -> subprocess.CompletedProcess:
         # No package mirror inside the lab: the hosts come with their packages installed.
         "common_apt_update": False,
         "common_upgrade": False,
+        **more,
     }
     return lab.in_controller(
         [str(VENV_BIN / program), "-i", str(lab.inventory), "-e", json.dumps(extra), *args],
@@ -122,8 +130,8 @@ def site_runs(lab):
 
 def test_first_run_configures_every_host(site_runs):
     first = site_runs[0]
-    assert {"bastion-1", "frontend-1", "backend-1"} <= set(first)
-    for host in ("bastion-1", "frontend-1", "backend-1"):
+    assert {"bastion-1", "frontend-1", "backend-1", "backend-2"} <= set(first)
+    for host in ("bastion-1", "frontend-1", "backend-1", "backend-2"):
         assert first[host]["failed"] == 0 and first[host]["unreachable"] == 0
         assert first[host]["changed"] > 0, host
 
@@ -163,7 +171,83 @@ def test_prediction_through_the_frontend(lab, site_runs, digit_data_url, digit_p
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["digit"] == digit_png[1]
-    assert answer["model"]["name"] == "cnn-mnist"
+    assert answer["model"] == {"name": MODEL_NAME,
+                               "version": open_store(MODELS_ROOT).registry.production}
     page = lab.in_controller(["curl", "-s", "-m", "10", f"http://{frontend}/"],
                              capture_output=True, text=True)
     assert 'data-testid="canvas"' in page.stdout
+
+
+# --- rollout.yml: one backend first, a health gate, automatic rollback ----------------------
+
+BROKEN = "badbadbadbadbad0"
+
+
+def registries_on_backends(lab: Lab) -> dict[str, dict]:
+    result = ansible(lab, "ansible", "backend", "-b", "-m", "ansible.builtin.slurp", "-a",
+                     "src=/opt/mnist/app/models/registry.json", "-o")
+    assert result.returncode == 0, result.stdout + result.stderr
+    registries = {}
+    for line in result.stdout.splitlines():
+        host, _, answer = line.partition(" | SUCCESS => ")
+        registries[host.strip()] = json.loads(base64.b64decode(json.loads(answer)["content"]))
+    return registries
+
+
+@pytest.fixture(scope="module")
+def controller_models(tmp_path_factory):
+    """The controller's registry for the rollouts: production, a good and a broken candidate."""
+    models = tmp_path_factory.mktemp("controller-models")
+    production = open_store(MODELS_ROOT).registry.production
+    shutil.copytree(MODEL_DIR, models / MODEL_NAME / production)
+    add_version(models, CANDIDATE)
+    broken = add_version(models, BROKEN)
+    (broken / "model.tflite").write_bytes(b"not a model")  # loads nowhere: the gate must see it
+    write_registry(models, Registry(MODEL_NAME, production))
+    return models
+
+
+@pytest.fixture(scope="module")
+def good_rollout(lab, site_runs, controller_models):
+    registry = open_store(controller_models).registry.with_candidate(CANDIDATE, 0.5)
+    write_registry(controller_models, registry)
+    result = ansible(lab, "ansible-playbook", "rollout.yml",
+                     model_registry_source=str(controller_models))
+    return result, registry
+
+
+def test_a_candidate_reaches_every_backend_through_the_gate(lab, good_rollout):
+    result, registry = good_rollout
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    # serial [1, 100%]: one batch of one backend, then a batch of the rest.
+    assert result.stdout.count("PLAY [Roll the model registry out, one backend first]") == 2
+    assert all(r == registry.to_json() for r in registries_on_backends(lab).values())
+    frontend = lab.hosts["frontend"].public_ip
+    answer = lab.in_controller(
+        ["curl", "-s", "-m", "10", "-H", f"X-Model-Version: {CANDIDATE}", "-H",
+         "Content-Type: image/png", "--data-binary", "@" + str(REPO_ROOT / "benchmarks" /
+                                                              "canvas-digit.png"),
+         f"http://{frontend}/api/predict"], capture_output=True, text=True)
+    assert json.loads(answer.stdout)["model"]["version"] == CANDIDATE
+
+
+def test_a_broken_candidate_is_rolled_back_on_the_first_backend(lab, good_rollout,
+                                                               controller_models):
+    before = registries_on_backends(lab)
+    broken = open_store(controller_models).registry.with_candidate(BROKEN, 0.2)
+    write_registry(controller_models, broken)
+    result = ansible(lab, "ansible-playbook", "rollout.yml",
+                     model_registry_source=str(controller_models))
+    assert result.returncode != 0
+    assert "failed the health gate on backend-1" in result.stdout
+    after = registries_on_backends(lab)
+    assert after == before  # backend-1 put back, backend-2 never touched
+    assert BROKEN not in json.dumps(after)
+    # Both keep answering with what they served before.
+    frontend = lab.hosts["frontend"].public_ip
+    status = lab.in_controller(
+        ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "10", "-H",
+         "Content-Type: image/png", "--data-binary",
+         "@" + str(REPO_ROOT / "benchmarks" / "canvas-digit.png"),
+         f"http://{frontend}/api/predict"], capture_output=True, text=True)
+    assert status.stdout == "200"

@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from backend.registry import open_store
+from tests.conftest import MODELS_ROOT
 from tests.drawings import data_url
 from tests.servers import fetch
 
@@ -36,18 +38,27 @@ def test_static_files_are_cached_and_gzipped(stack):
     assert "Content-Security-Policy" in headers  # headers on every response, not just the page
 
 
+_REGISTRY = open_store(MODELS_ROOT).registry
+PRODUCTION_PATH = f"{_REGISTRY.model}/{_REGISTRY.production}"
+
+
 def test_onnxruntime_and_model_files_are_served_with_the_right_types(stack):
     status, headers, _ = fetch(stack.url + "/static/vendor/onnxruntime-web/ort.wasm.min.mjs")
     assert status == 200 and headers["Content-Type"].startswith("application/javascript")
     status, headers, _ = fetch(stack.url
                                + "/static/vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm")
     assert status == 200 and headers["Content-Type"] == "application/wasm"
-    status, _, body = fetch(stack.url + "/models/cnn-mnist/model.onnx")
+    status, _, body = fetch(f"{stack.url}/models/{PRODUCTION_PATH}/model.onnx")
     assert status == 200 and len(body) > 100_000
+    status, headers, body = fetch(f"{stack.url}/models/{PRODUCTION_PATH}/metadata.json")
+    assert status == 200 and headers["Content-Type"] == "application/json"
+    assert json.loads(body)["version"] == PRODUCTION_PATH.split("/")[1]
 
 
-@pytest.mark.parametrize("path", ["/models/cnn-mnist/model.keras", "/nginx/mnist.conf.template",
-                                  "/package.json", "/node_modules/", "/scripts/vendor.mjs"])
+@pytest.mark.parametrize("path", [
+    f"/models/{PRODUCTION_PATH}/model.keras", f"/models/{PRODUCTION_PATH}/model.tflite",
+    "/models/registry.json", f"/models/{PRODUCTION_PATH}/../../registry.json",
+    "/nginx/mnist.conf.template", "/package.json", "/node_modules/", "/scripts/vendor.mjs"])
 def test_nothing_else_is_served(stack, path):
     assert fetch(stack.url + path)[0] == 404
 

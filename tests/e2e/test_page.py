@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import MODEL_NAME, REPO_ROOT
 from tests.e2e.pointer import (
     canvas_box,
     draw_digit,
@@ -22,8 +22,9 @@ from tests.strokes import digit_strokes
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 def probabilities(page) -> list[float]:
-    return [float(page.get_by_test_id(f"prob-{d}").get_attribute("data-value"))
-            for d in range(10)]
+    """The bars' values in label order (the ten digits, then not-a-digit)."""
+    bars = page.locator("#bars li")
+    return [float(bars.nth(i).get_attribute("data-value")) for i in range(bars.count())]
 
 
 def api_requests(page) -> list[str]:
@@ -315,7 +316,7 @@ def test_phone_layout(page_factory, mnist_test_set):
 
 
 def test_model_info_is_shown(page):
-    expect(page.get_by_test_id("model-info")).to_contain_text("cnn-mnist")
+    expect(page.get_by_test_id("model-info")).to_contain_text(MODEL_NAME)
     expect(page.get_by_test_id("model-info")).to_contain_text("% on the MNIST test set")
 
 

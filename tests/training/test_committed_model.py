@@ -1,4 +1,5 @@
-"""The committed models/cnn-mnist: its three formats agree and its metadata tells the truth."""
+"""The committed production version: its three formats agree, its metadata tells the truth,
+and it meets the model targets (MNIST, canvas drawings, non-digits, calibration)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,24 @@ import numpy as np
 import pytest
 
 from tests.conftest import MODEL_DIR
+from training.calibration import expected_calibration_error
 from training.data import to_model_input
 from training.export import (
     EXPORT_FILES,
+    INPUT_SPEC,
     PARITY_TOLERANCE,
     litert_probabilities,
     onnx_probabilities,
     weights_version,
 )
+from training.model import LABELS, NOT_A_DIGIT_CLASS
+from training.negatives import HELD_OUT_KINDS, generate
 from training.train import evaluate
 
-TARGET_ACCURACY = 0.996
+# What the committed model must do (README "The model" states the measured figures).
+TARGET_ACCURACY = 0.996  # the issue asks 99.75 %: not reached (README, "The model")
+TARGET_NON_DIGITS_REJECTED = 0.90
+TARGET_ECE = 0.01
 
 
 @pytest.fixture(scope="module")
@@ -70,14 +78,36 @@ def test_version_is_the_hash_of_the_committed_weights(keras_model, metadata):
 
 
 def test_metadata_documents_the_input_and_labels(metadata):
-    assert metadata["name"] == "cnn-mnist"
-    assert metadata["input"]["shape"] == [28, 28, 1]
-    assert metadata["input"]["dtype"] == "float32"
-    assert metadata["input"]["range"] == [0.0, 1.0]
-    assert metadata["labels"] == [str(d) for d in range(10)]
+    assert metadata["input"] == INPUT_SPEC
+    assert metadata["labels"] == LABELS
+    assert metadata["output"]["shape"] == [len(LABELS)]
     assert metadata["parameters"] == keras_model_parameters()
-    for key in ("created_at", "framework_versions", "training_seconds", "epochs", "test_loss"):
+    for key in ("created_at", "framework_versions", "training_seconds", "epochs", "test_loss",
+                "calibration", "evaluation"):
         assert key in metadata
+
+
+def test_the_saved_evaluation_meets_the_targets(metadata):
+    evaluation = metadata["evaluation"]
+    assert evaluation["mnist_test"]["images"] == evaluation["canvas"]["images"] == 10_000
+    assert evaluation["mnist_test"]["accuracy"] == metadata["test_accuracy"]
+    assert evaluation["canvas"]["accuracy"] >= 0.993
+    assert evaluation["held_out_non_digits"]["rejected"] >= TARGET_NON_DIGITS_REJECTED
+    assert evaluation["mnist_test"]["ece"]["calibrated"] <= TARGET_ECE
+
+
+def test_fresh_non_digits_of_unseen_kinds_are_rejected():
+    """A seed the saved evaluation did not use: the rejection rate is no accident of it."""
+    negatives = generate(4000, seed=4242, kinds=HELD_OUT_KINDS)
+    probabilities = litert_probabilities(MODEL_DIR / "model.tflite",
+                                         to_model_input(negatives.images))
+    assert np.mean(probabilities.argmax(1) == NOT_A_DIGIT_CLASS) >= TARGET_NON_DIGITS_REJECTED
+
+
+def test_the_reported_confidence_is_calibrated(mnist_test_set):
+    images, labels = mnist_test_set
+    probabilities = litert_probabilities(MODEL_DIR / "model.tflite", to_model_input(images))
+    assert expected_calibration_error(probabilities, labels) <= TARGET_ECE
 
 
 def keras_model_parameters() -> int:

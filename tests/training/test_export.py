@@ -1,4 +1,5 @@
-"""The parity gate: an export whose LiteRT or ONNX file disagrees with Keras is refused."""
+"""The export: a parity gate (LiteRT or ONNX disagreeing with Keras is refused), and new
+versions beside the served one, never over it."""
 
 from pathlib import Path
 
@@ -6,10 +7,19 @@ import keras
 import numpy as np
 import pytest
 
+from backend.contract import read_contract
+from backend.registry import open_store
 from training import export
-from training.data import to_model_input
-from training.export import PARITY_TOLERANCE, ParityError, check_parity, export_model
-from training.model import build_model
+from training.data import Mnist, to_model_input
+from training.export import (
+    PARITY_TOLERANCE,
+    ExportError,
+    ParityError,
+    check_parity,
+    export_model,
+)
+from training.model import LABELS, MODEL_NAME, build_model, with_temperature
+from training.train import TrainConfig, TrainResult, evaluate
 
 
 @pytest.fixture(scope="module")
@@ -64,27 +74,46 @@ def test_nan_output_is_a_parity_failure(model, images, monkeypatch):
         check_parity(model, Path("unused"), images)
 
 
-@pytest.mark.slow
-def test_a_failed_export_leaves_the_previous_model_untouched(
-    model, mnist_test_set, tmp_path, monkeypatch
-):
-    out = tmp_path / "cnn-mnist"
-    out.mkdir()
-    previous = {name: f"previous {name}\n" for name in export.EXPORT_FILES}
-    for name, text in previous.items():
-        (out / name).write_text(text)
-    monkeypatch.setattr(export, "onnx_probabilities", fake_runtime(model, 1e-3))
+def train_result(model: keras.Model) -> TrainResult:
+    return TrainResult(model, {}, 0.0, TrainConfig(epochs=1), temperature=1.5)
 
+
+def quick_data(mnist_test_set) -> Mnist:
+    images, labels = mnist_test_set
+    return Mnist(images[:32], labels[:32], images[:32], labels[:32], "/some/machine/mnist.npz")
+
+
+@pytest.mark.slow
+def test_a_failed_export_leaves_nothing_behind(model, mnist_test_set, tmp_path, monkeypatch):
+    monkeypatch.setattr(export, "onnx_probabilities", fake_runtime(model, 1e-3))
+    data = quick_data(mnist_test_set)
+    test = evaluate(model, data.x_test, data.y_test)
     with pytest.raises(ParityError, match="onnx"):
-        export_model(
-            model,
-            out,
-            parity_images=mnist_test_set[0][:16],
-            test_accuracy=0.1,
-            test_loss=2.3,
-            test_images=16,
-            training_seconds=0.0,
-            epochs=0,
-        )
-    assert {p.name: p.read_text() for p in out.iterdir()} == previous
-    assert [p.name for p in tmp_path.iterdir()] == ["cnn-mnist"]  # no staging folder left
+        export_model(train_result(model), data, tmp_path, test=test)
+    # No version folder, no staging folder, no registry naming a version that is not there.
+    assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")] == [MODEL_NAME]
+
+
+@pytest.mark.slow
+def test_exports_are_new_versions_beside_the_served_one(model, mnist_test_set, tmp_path):
+    data = quick_data(mnist_test_set)
+    result = train_result(model)
+    test = evaluate(with_temperature(model, result.temperature), data.x_test, data.y_test)
+    metadata = export_model(result, data, tmp_path, test=test)
+    version_dir = tmp_path / MODEL_NAME / metadata["version"]
+    assert sorted(p.name for p in version_dir.iterdir()) == sorted(export.EXPORT_FILES)
+    # The first export becomes production; the registry and the backend's contract accept it.
+    store = open_store(tmp_path)
+    assert store.registry.production == metadata["version"]
+    contract = read_contract(version_dir)
+    assert contract.labels == tuple(LABELS) and contract.version == metadata["version"]
+    assert metadata["calibration"]["temperature"] == 1.5
+    assert metadata["training"]["data"] == "mnist.npz"  # no path of the training machine
+    # The same model again is the same version: refused, never overwritten.
+    with pytest.raises(ExportError, match="already exported"):
+        export_model(result, data, tmp_path, test=test)
+    # Another temperature is another version, and production stays where it was.
+    other = TrainResult(model, {}, 0.0, TrainConfig(epochs=1), temperature=2.0)
+    second = export_model(other, data, tmp_path, test=test)
+    assert second["version"] != metadata["version"]
+    assert open_store(tmp_path).registry.production == metadata["version"]

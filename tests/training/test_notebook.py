@@ -7,8 +7,10 @@ import json
 import nbformat
 import pytest
 
+from backend.registry import production_dir
 from tests.conftest import REPO_ROOT
 from training.export import EXPORT_FILES
+from training.model import MODEL_NAME
 
 NOTEBOOK = REPO_ROOT / "training" / "mnist_cnn.ipynb"
 
@@ -22,7 +24,7 @@ def executed(tmp_path_factory, mnist_npz):
     work = tmp_path_factory.mktemp("notebook")
     keras_home = work / "keras-home"
     keras_home.mkdir()
-    out_dir = work / "cnn-mnist"
+    out_dir = work / "models"
     output = work / "executed.ipynb"
     with pytest.MonkeyPatch.context() as patch:
         # keras caches downloads under KERAS_HOME/datasets, and urllib honours the proxy
@@ -41,7 +43,7 @@ def executed(tmp_path_factory, mnist_npz):
             kernel_name="python3",
             progress_bar=False,
         )
-    return {"notebook": nbformat.read(output, as_version=4), "out": out_dir,
+    return {"notebook": nbformat.read(output, as_version=4), "out": production_dir(out_dir),
             "keras_home": keras_home}
 
 
@@ -53,8 +55,13 @@ def test_every_export_file_is_written(executed):
 
 def test_metadata_describes_the_quick_run(executed):
     metadata = json.loads((executed["out"] / "metadata.json").read_text())
-    assert metadata["name"] == "cnn-mnist"
+    assert metadata["name"] == MODEL_NAME
+    assert metadata["version"] == executed["out"].name
     assert metadata["epochs"] == 1
+    evaluation = metadata["evaluation"]
+    assert evaluation["mnist_test"]["images"] == evaluation["canvas"]["images"] == 1000
+    assert evaluation["held_out_non_digits"]["images"] > 0
+    assert 0.05 <= metadata["calibration"]["temperature"] <= 20  # the search range
     assert metadata["test_images"] == 1000
     assert 0.0 <= metadata["test_accuracy"] <= 1.0
     assert metadata["parity"]["images"] == 1000
@@ -70,5 +77,5 @@ def test_notebook_ran_without_errors_and_shows_its_figures(executed):
                for output in cell.get("outputs", [])]
     assert [o for o in outputs if o.get("output_type") == "error"] == []
     figures = [o for o in outputs if "image/png" in o.get("data", {})]
-    # samples, augmentation, learning curves, confusion matrix, worst misclassified
-    assert len(figures) >= 5
+    # samples, augmentation, negatives, learning curves, confusion matrix, worst misclassified
+    assert len(figures) >= 6

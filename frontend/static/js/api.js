@@ -16,10 +16,27 @@ const FRIENDLY = {
   504: "The prediction server took too long to answer (504).",
 };
 
+const CLIENT_ID_KEY = "mnist-client-id";
+
+/** A random id this browser keeps, so that it always meets the same model version. */
+function clientId() {
+  try {
+    let id = localStorage.getItem(CLIENT_ID_KEY);
+    if (!id) {
+      id = crypto.randomUUID();
+      localStorage.setItem(CLIENT_ID_KEY, id);
+    }
+    return id;
+  } catch {
+    return null; // storage disabled: the server routes each request by weight
+  }
+}
+
 export class Api {
   constructor({ apiBase, requestTimeoutMs }) {  // frontend/static/config.js
     this.base = apiBase.replace(/\/$/, "");
     this.timeoutMs = requestTimeoutMs;
+    this.clientId = clientId();
   }
 
   async request(path, options = {}) {
@@ -57,15 +74,20 @@ export class Api {
     return body;
   }
 
-  predict(dataUrl, { number = false } = {}) {
+  /** ``version``: pin one served version (for comparisons); else the server routes. */
+  predict(dataUrl, { number = false, version = null } = {}) {
+    const headers = { "Content-Type": "application/json" };
+    if (this.clientId) headers["X-Client-Id"] = this.clientId;
+    if (version) headers["X-Model-Version"] = version;
     return this.request(number ? "/predict/number" : "/predict", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers,
       body: JSON.stringify({ image: dataUrl, return_input: true }),
     });
   }
 
-  model() {
-    return this.request("/model");
+  /** The served versions: role, weight and metadata (the model contract) of each. */
+  models() {
+    return this.request("/models");
   }
 }

@@ -2,6 +2,7 @@
 import config from "../config.js";
 import { Api } from "./api.js";
 import { BrowserModel } from "./browser-model.js";
+import { answerFrom, barLabel, inputMismatch, onnxUrl } from "./contract.js";
 import { DrawingPad } from "./drawing-pad.js";
 import { EmptyDrawing, preprocessRGBA } from "./preprocess.js";
 
@@ -20,24 +21,40 @@ const ui = {
   numberLatency: $("number-latency"),
   digitList: $("digit-list"),
   boxes: $("boxes"),
+  answeredBy: $("answered-by"),
+  compare: $("compare"),
+  compareList: $("compare-list"),
 };
+const NOT_A_DIGIT_MESSAGE = "That doesn't look like a digit";
 let sequence = 0; // answers to an older drawing are ignored
 let debounce = null;
+// The served versions (from /api/models): their metadata is the model contract.
+let served = { production: null, versions: [] };
+let barLabels = null;
 
-const location = () => document.querySelector('input[name="location"]:checked').value;
+const inferenceLocation = () => document.querySelector('input[name="location"]:checked').value;
 const numberMode = () => $("number-mode").checked;
+const comparing = () => $("compare-mode").checked && served.versions.length > 1;
+const metadataOf = (version) =>
+  (served.versions.find((v) => v.version === version) || served.production || {}).metadata;
 
-function buildBars() {
+/** One bar per label of the version that answered (rebuilt if a version has other labels). */
+function buildBars(labels) {
+  if (barLabels && barLabels.join() === labels.join()) return;
+  barLabels = labels;
   const bars = $("bars");
-  for (let digit = 0; digit < 10; digit++) {
+  bars.replaceChildren(...labels.map((label, i) => {
     const item = document.createElement("li");
-    item.innerHTML = `<span class="bar-label">${digit}</span>
+    const shown = barLabel(label);
+    item.innerHTML = `<span class="bar-label"></span>
       <span class="bar-track"><span class="bar-fill"></span></span>
       <span class="bar-value">–</span>`;
-    item.dataset.testid = `prob-${digit}`;
-    item.setAttribute("aria-label", `probability of ${digit}`);
-    bars.append(item);
-  }
+    item.querySelector(".bar-label").textContent = shown;
+    item.dataset.testid = `prob-${/^[0-9]$/.test(label) ? label : label.replaceAll("_", "-")}`;
+    item.dataset.index = String(i);
+    item.setAttribute("aria-label", `probability of ${shown === "none" ? "not a digit" : label}`);
+    return item;
+  }));
 }
 
 function showError(message) {
@@ -55,6 +72,9 @@ function percent(p) {
 
 function resetResult() {
   ui.prediction.textContent = "";
+  ui.prediction.classList.remove("not-a-digit");
+  ui.answeredBy.textContent = "";
+  ui.compareList.replaceChildren();
   ui.confidence.textContent = "–";
   ui.latency.textContent = "–";
   for (const item of document.querySelectorAll("#bars li")) {
@@ -93,28 +113,55 @@ function drawBoxes(digits, scale = 1) {
   ctx.font = "bold 14px system-ui, sans-serif";
   for (const { box, digit, confidence } of digits) {
     const [x, y, w, h] = box.map((v) => v * scale);
-    ctx.strokeStyle = confidence >= 0.8 ? "#1a7f37" : "#b35900";
+    ctx.strokeStyle = digit === null ? "#b3261e" : confidence >= 0.8 ? "#1a7f37" : "#b35900";
     ctx.fillStyle = ctx.strokeStyle;
     ctx.strokeRect(x - 3, y - 3, w + 6, h + 6);
-    ctx.fillText(`${digit} · ${percent(confidence)}`, x - 3, Math.max(14, y - 7));
+    const text = digit === null ? "? not a digit" : `${digit} · ${percent(confidence)}`;
+    ctx.fillText(text, x - 3, Math.max(14, y - 7));
   }
 }
 
+/** The words for one reading: the digit, or the not-a-digit message. */
+const readingText = ({ digit }) => (digit === null ? NOT_A_DIGIT_MESSAGE : String(digit));
+
 function showDigit(result, roundTripMs) {
   const { digit, confidence, probabilities, input, timing_ms: timing } = result;
-  ui.prediction.textContent = String(digit);
+  const version = result.model && result.model.version;
+  buildBars((metadataOf(version) || {}).labels || probabilities.map((_, i) => String(i)));
+  ui.prediction.textContent = readingText(result);
+  ui.prediction.classList.toggle("not-a-digit", digit === null);
   ui.confidence.textContent = percent(confidence);
   ui.latency.textContent =
     `round trip ${roundTripMs.toFixed(0)} ms · inference ${timing.inference.toFixed(2)} ms` +
     (result.where === "browser" ? " (in this browser)" : " (server)");
+  ui.answeredBy.textContent = version ? `read by version ${version}` : "";
+  const best = probabilities.indexOf(Math.max(...probabilities));
   document.querySelectorAll("#bars li").forEach((item, i) => {
     item.querySelector(".bar-fill").style.width = `${(100 * probabilities[i]).toFixed(1)}%`;
     item.querySelector(".bar-value").textContent = percent(probabilities[i]);
     item.dataset.value = String(probabilities[i]);
-    item.classList.toggle("top", i === digit);
+    item.classList.toggle("top", i === best);
   });
   drawModelInput(ui.modelInput, input);
-  announce(`The model reads ${digit}, ${percent(confidence)} confident.`);
+  announce(digit === null ? `${NOT_A_DIGIT_MESSAGE}.`
+    : `The model reads ${digit}, ${percent(confidence)} confident.`);
+}
+
+/** The same drawing read by every served version, side by side. */
+function showComparison(results) {
+  ui.compareList.replaceChildren(...results.map(({ version, role, result }) => {
+    const item = document.createElement("li");
+    item.dataset.testid = `compare-${role}`;
+    const name = document.createElement("span");
+    name.className = "compare-version";
+    name.textContent = `${role} ${version}`;
+    const reading = document.createElement("strong");
+    reading.textContent = readingText(result);
+    const confidence = document.createElement("span");
+    confidence.textContent = percent(result.confidence);
+    item.append(name, reading, confidence);
+    return item;
+  }));
 }
 
 function showNumber(result, roundTripMs, scale) {
@@ -128,13 +175,16 @@ function showNumber(result, roundTripMs, scale) {
     preview.setAttribute("aria-hidden", "true");
     drawModelInput(preview, d.input);
     const text = document.createElement("span");
-    text.textContent = `${d.digit} · ${percent(d.confidence)}`;
+    text.textContent = d.digit === null ? "? not a digit" : `${d.digit} · ${percent(d.confidence)}`;
     item.dataset.testid = `number-digit-${i}`;
+    item.classList.toggle("not-a-digit", d.digit === null);
     item.append(preview, text);
     return item;
   }));
   drawBoxes(result.digits, scale);
-  announce(`The model reads the number ${result.number.split("").join(" ")}.`);
+  const unreadable = result.digits.filter((d) => d.digit === null).length;
+  announce(`The model reads the number ${result.number.split("").join(" ")}` +
+    (unreadable ? `; ${unreadable} piece${unreadable > 1 ? "s are" : " is"} not a digit.` : "."));
 }
 
 async function predictInBrowser(drawing) {
@@ -144,16 +194,21 @@ async function predictInBrowser(drawing) {
   const preprocessed = performance.now();
   const probabilities = await browserModel.predict(input);
   const inferred = performance.now();
-  let digit = 0;
-  probabilities.forEach((p, i) => { if (p > probabilities[digit]) digit = i; });
+  const { metadata } = served.production;
   return {
     where: "browser",
-    digit,
-    confidence: probabilities[digit],
-    probabilities,
+    ...answerFrom(metadata.labels, probabilities),
     input,
+    model: { name: metadata.name, version: metadata.version },
     timing_ms: { preprocess: preprocessed - started, inference: inferred - preprocessed },
   };
+}
+
+/** Every served version's reading of one drawing, each pinned by its version. */
+async function predictEveryVersion(dataUrl) {
+  return Promise.all(served.versions.map(async ({ version, role }) => ({
+    version, role, result: await api.predict(dataUrl, { version }),
+  })));
 }
 
 async function predict() {
@@ -170,10 +225,14 @@ async function predict() {
   document.body.classList.add("busy");
   try {
     let result;
+    let comparison = null;
     if (number) {
       result = await api.predict(drawing.toDataURL("image/png"), { number: true });
-    } else if (location() === "browser") {
+    } else if (inferenceLocation() === "browser") {
       result = await predictInBrowser(drawing);
+    } else if (comparing()) {
+      comparison = await predictEveryVersion(drawing.toDataURL("image/png"));
+      result = comparison[0].result;
     } else {
       result = await api.predict(drawing.toDataURL("image/png"));
     }
@@ -182,6 +241,7 @@ async function predict() {
     const roundTrip = performance.now() - started;
     if (number) showNumber(result, roundTrip, pad.canvas.clientWidth / drawing.width);
     else showDigit(result, roundTrip);
+    if (comparison) showComparison(comparison);
   } catch (error) {
     if (id !== sequence) return;
     if (error instanceof EmptyDrawing) {
@@ -199,15 +259,32 @@ async function predict() {
 
 function schedulePredict() {
   clearTimeout(debounce);
-  debounce = setTimeout(predict, config.debounceMs ?? 250);
+  debounce = setTimeout(predict, config.debounceMs);
 }
 
 async function loadModelInfo() {
   const info = $("model-info");
   try {
-    const model = await api.model();
-    info.textContent = `Model ${model.name} · version ${model.version} · ` +
-      `${(100 * model.test_accuracy).toFixed(2)}% on the MNIST test set · ${model.runtime} runtime`;
+    const models = await api.models();
+    served = {
+      production: models.versions.find((v) => v.role === "production"),
+      versions: models.versions,
+    };
+    const { metadata } = served.production;
+    buildBars(metadata.labels);
+    const mismatch = inputMismatch(metadata);
+    if (mismatch) {
+      $("mode-browser").disabled = true;
+      showError(`In-browser mode is off: version ${metadata.version} expects ${mismatch}, ` +
+        "which this page's preprocessing does not make.");
+    } else {
+      browserModel.use(onnxUrl(config.modelsBase, metadata));
+    }
+    const candidate = models.versions.find((v) => v.role === "candidate");
+    info.textContent = `Model ${metadata.name} · version ${metadata.version} · ` +
+      `${(100 * metadata.test_accuracy).toFixed(2)}% on the MNIST test set · ${models.runtime} runtime` +
+      (candidate ? ` · candidate ${candidate.version} serves ${(100 * candidate.weight).toFixed(0)}%` : "");
+    $("compare-toggle").hidden = models.versions.length < 2;
   } catch (error) {
     info.textContent = "Model information unavailable: the prediction server cannot be reached.";
     setTimeout(loadModelInfo, 5000);
@@ -219,6 +296,7 @@ function setNumberMode(on) {
   $("digit-result").hidden = on;
   $("number-result").hidden = !on;
   $("location-switch").disabled = on; // numbers are read on the server
+  ui.compare.hidden = on || !comparing();
   $("pad-hint").textContent = on ? "Write several digits side by side" : "Draw a digit here";
   pad.clear();
   resetResult();
@@ -233,10 +311,14 @@ function bindControls() {
   $("number-mode").addEventListener("change", (e) => setNumberMode(e.target.checked));
   for (const radio of document.querySelectorAll('input[name="location"]')) {
     radio.addEventListener("change", () => {
-      if (location() === "browser") browserModel.load().catch((e) => showError(e.message));
+      if (inferenceLocation() === "browser") browserModel.load().catch((e) => showError(e.message));
       predict();
     });
   }
+  $("compare-mode").addEventListener("change", () => {
+    ui.compare.hidden = !comparing();
+    predict();
+  });
   pad.addEventListener("change", () => {
     document.body.classList.toggle("has-ink", !pad.isEmpty);
     if (pad.isEmpty) predict(); // clears at once, and sends nothing
@@ -258,7 +340,6 @@ function bindControls() {
   });
 }
 
-buildBars();
 bindControls();
 resetResult();
 loadModelInfo();

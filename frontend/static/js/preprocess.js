@@ -223,12 +223,17 @@ export function centreOfMass({ data, width, height }) {
 const clamp = (value, low, high) => Math.max(low, Math.min(high, value));
 
 /** Whole-pixel shift of the centre of mass to (CENTRE, CENTRE), keeping all ink in frame. */
+/** Half-up rounding after snapping to 1e-6 px: see whole_pixel_shift in preprocess.py. */
+export function wholePixelShift(offset) {
+  return roundHalfUp(Math.round(offset * 1e6) / 1e6);
+}
+
 export function centreByMass(framed, centre = CENTRE) {
   const frame = framed.width;
   const [cy, cx] = centreOfMass(framed);
   const bounds = inkBounds(framed);
-  const dy = clamp(roundHalfUp(centre - cy), -bounds.top, frame - 1 - bounds.bottom);
-  const dx = clamp(roundHalfUp(centre - cx), -bounds.left, frame - 1 - bounds.right);
+  const dy = clamp(wholePixelShift(centre - cy), -bounds.top, frame - 1 - bounds.bottom);
+  const dx = clamp(wholePixelShift(centre - cx), -bounds.left, frame - 1 - bounds.right);
   const out = new Float64Array(frame * frame);
   for (let y = 0; y < frame; y++) {
     const sy = y - dy;
