@@ -29,10 +29,11 @@ def ready_model() -> ModelState:
     if not state.ready:
         detail = "it failed to load" if state.error else "retry in a moment"
         raise ApiError(503, "model_not_ready", f"the model is not loaded yet: {detail}")
+    state.refresh()  # a changed registry.json is picked up here, at most every poll interval
     return state
 
 
-MAX_CLIENT_ID = 128
+MAX_ID_LENGTH = 128  # the longest client id or version name a request may send
 UNREADABLE = "?"  # stands for a piece of a number that is not a digit
 
 
@@ -40,10 +41,10 @@ def served_version(state: ModelState) -> ServedVersion:
     """The version that answers this request (pinned, sticky by client id, or by weight)."""
     pin = request.args.get("model") or request.headers.get("X-Model-Version")
     client_id = request.headers.get("X-Client-Id")
-    if client_id is not None and not 0 < len(client_id) <= MAX_CLIENT_ID:
+    if client_id is not None and not 0 < len(client_id) <= MAX_ID_LENGTH:
         raise bad_request("bad_client_id",
-                          f"X-Client-Id must be 1 to {MAX_CLIENT_ID} characters")
-    if pin is not None and len(pin) > MAX_CLIENT_ID:
+                          f"X-Client-Id must be 1 to {MAX_ID_LENGTH} characters")
+    if pin is not None and len(pin) > MAX_ID_LENGTH:
         raise bad_request("bad_model_version", "the model version asked for is too long")
     try:
         version = state.choose(client_id, pin)

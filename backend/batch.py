@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from backend.config import settings_from_env
+from backend.config import DEFAULT_MAX_IMAGE_SIDE, settings_from_env
 from backend.contract import ModelContract, read_contract
 from backend.errors import ApiError
 from backend.images import decode_ink
@@ -54,7 +54,8 @@ class Item:
 
 # --- data sets ------------------------------------------------------------------------------
 
-def load_items(path: Path, limit: int | None = None, max_side: int = 2048) -> list[Item]:
+def load_items(path: Path, limit: int | None = None,
+               max_side: int = DEFAULT_MAX_IMAGE_SIDE) -> list[Item]:
     path = Path(path)
     if path.suffix == ".npz":
         items = list(_npz_items(path))
@@ -116,8 +117,7 @@ class Scorer:
 
 def scorer(store: ModelStore, name: str, runtime: str = "litert") -> Scorer:
     """A version by hash or role ("production", "candidate") of the registry."""
-    registry = store.registry
-    version = {"production": registry.production, "candidate": registry.candidate}.get(name, name)
+    version = store.registry.resolve(name)
     if version is None:
         raise RegistryError("the registry has no candidate")
     if version not in store.available():

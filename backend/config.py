@@ -9,6 +9,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The model registry (backend/registry.py): registry.json and a folder per version.
 DEFAULT_MODEL_DIR = REPO_ROOT / "models"
+# Largest image width or height (pixels) the backend decodes, unless MAX_IMAGE_SIDE says.
+DEFAULT_MAX_IMAGE_SIDE = 2048
 # The serving limits shared with nginx and compose: one number each (see the file).
 SERVING_ENV = REPO_ROOT / "serving.env"
 
@@ -50,7 +52,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> dict:
         "REGISTRY_POLL_SECONDS": _int(env, "REGISTRY_POLL_SECONDS", 2),
         # Flask refuses larger bodies with 413 before reading them.
         "MAX_CONTENT_LENGTH": serving_setting("MAX_CONTENT_LENGTH", env),
-        "MAX_IMAGE_SIDE": _int(env, "MAX_IMAGE_SIDE", 2048),
+        "MAX_IMAGE_SIDE": _int(env, "MAX_IMAGE_SIDE", DEFAULT_MAX_IMAGE_SIDE),
         "MAX_DIGITS": _int(env, "MAX_DIGITS", 20),
         "CORS_ORIGINS": origins,
         # Load the model in a background thread so /health answers at once and /ready tells

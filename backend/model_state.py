@@ -25,7 +25,7 @@ from flask import Flask, current_app
 
 from backend.contract import ContractError, ModelContract, read_contract
 from backend.preprocess import FRAME
-from backend.registry import Registry, RegistryError, open_store, registry_path
+from backend.registry import Registry, open_store, registry_path
 from backend.runtime import Classifier, check_runtime, load_classifier
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,7 @@ class ServedSet:
 
     def pinned(self, name: str) -> ServedVersion:
         """A version asked for by hash or by role ("production", "candidate")."""
-        by_role = {v.role: v for v in self.versions.values()}
-        found = self.versions.get(name) or by_role.get(name)
+        found = self.versions.get(self.registry.resolve(name))
         if found is None:
             raise UnknownVersion(name)
         return found
@@ -103,6 +102,7 @@ class ModelState:
         self.error: str | None = None  # for the log; may hold file paths
         self.error_kind: str | None = None  # for clients: the exception's class only
         self.reload_error: str | None = None  # the last failed reload (the old set serves)
+        self.reload_error_kind: str | None = None  # ... as /models tells clients
         self.load_seconds: float | None = None
         self._next_check = 0.0
         self._reload_lock = threading.Lock()
@@ -181,9 +181,9 @@ class ModelState:
                 if message != self.reload_error:
                     log.error("registry changed but cannot be served (%s); still serving %s",
                               message, _describe(current))
-                self.reload_error = message
+                self.reload_error, self.reload_error_kind = message, type(exc).__name__
                 return False
-            self.served, self.reload_error = served, None
+            self.served, self.reload_error, self.reload_error_kind = served, None, None
             log.info("registry reloaded: serving %s", _describe(served))
             return True
         finally:
@@ -192,7 +192,6 @@ class ModelState:
     # --- per request ----------------------------------------------------------------------
 
     def choose(self, client_id: str | None, pin: str | None) -> ServedVersion:
-        self.refresh()
         served = self.served
         return served.pinned(pin) if pin else served.route(client_id)
 
@@ -214,5 +213,3 @@ def get_model_state() -> ModelState:
     """The current app's model state (set by ModelState.init_app)."""
     return current_app.extensions["mnist_model"]
 
-
-__all__ = ["ModelState", "RegistryError", "ServedVersion", "UnknownVersion", "get_model_state"]

@@ -37,7 +37,6 @@ def ready() -> tuple[Response, int]:
 def model_info() -> Response:
     """The production version's metadata.json (what the page shows by default)."""
     state = ready_model()
-    state.refresh()
     return jsonify({**state.served.production.contract.metadata, "runtime": state.runtime})
 
 
@@ -45,7 +44,6 @@ def model_info() -> Response:
 def models() -> Response:
     """Every served version: its role, traffic weight and metadata (the model contract)."""
     state = ready_model()
-    state.refresh()
     served = state.served
     return jsonify({
         "model": served.registry.model,
@@ -54,7 +52,7 @@ def models() -> Response:
                       "metadata": v.contract.metadata} for v in served.versions.values()],
         "history": list(served.registry.history),
         # A registry change that could not be served (the versions above still serve).
-        "reload_error": state.reload_error and state.reload_error.split(":")[0],
+        "reload_error": state.reload_error_kind,
     })
 
 

@@ -55,6 +55,10 @@ class Registry:
     def served(self) -> list[str]:
         return list(self.weights)
 
+    def resolve(self, name: str) -> str | None:
+        """A version asked for by hash or by role: "production", "candidate" (None if none)."""
+        return {"production": self.production, "candidate": self.candidate}.get(name, name)
+
     def to_json(self) -> dict:
         weights = self.weights
         return {

@@ -13,11 +13,11 @@ import io
 import numpy as np
 from PIL import Image
 
+from backend.config import DEFAULT_MAX_IMAGE_SIDE
 from backend.images import decode_ink
 from backend.preprocess import ink_bounds, normalise_ink
 
 PIXEL_FORMATS = ("rgba-alpha", "rgb-dark-on-light", "grey-light-on-dark")
-MAX_SIDE = 2048  # the backend's default MAX_IMAGE_SIDE
 
 
 def digit_ink(image: np.ndarray) -> np.ndarray:
@@ -90,5 +90,5 @@ def redrawn_test_set(images: np.ndarray, seed: int = 2024) -> tuple[np.ndarray, 
     formats = np.arange(len(images)) % len(PIXEL_FORMATS)
     for index, image in enumerate(images):
         data = upload(canvas_drawing(image, rng), PIXEL_FORMATS[formats[index]])
-        inputs[index] = normalise_ink(decode_ink(data, MAX_SIDE))
+        inputs[index] = normalise_ink(decode_ink(data, DEFAULT_MAX_IMAGE_SIDE))
     return inputs, formats

@@ -75,11 +75,8 @@ def weights_version(model: keras.Model) -> str:
 
 def data_source(data: Mnist) -> str:
     """Where the data came from, without this machine's paths."""
-    source = data.source
-    if source.startswith("/"):
-        return Path(source.split(" (")[0]).name + (f" ({source.split(' (', 1)[1]}"
-                                                  if " (" in source else "")
-    return source
+    path, separator, subset = data.source.partition(" (")  # "<file> (first N)" for --limit
+    return (Path(path).name if path.startswith("/") else path) + separator + subset
 
 
 def framework_versions() -> dict[str, str]:
