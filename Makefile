@@ -10,9 +10,10 @@ SERVE_VENV := .venv-serve
 VENDOR := frontend/static/vendor/onnxruntime-web
 PYTEST_ARGS ?=
 # Debian packages: nginx for the frontend tier, Chromium for the browser tests, wrk for the
-# load benchmark, debootstrap/systemd-nspawn/iproute2/curl for the deployment lab.
+# load benchmark, debootstrap/systemd-nspawn/iproute2/curl for the deployment lab, PostgreSQL
+# for the feedback store's tests.
 RUN_PACKAGES := nginx
-TEST_PACKAGES := nginx chromium wrk debootstrap systemd-container iproute2 curl
+TEST_PACKAGES := nginx chromium wrk debootstrap systemd-container iproute2 curl postgresql
 
 .PHONY: help
 help:  ## list the targets

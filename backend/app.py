@@ -14,6 +14,9 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from backend import api, ops
 from backend.config import settings_from_env
 from backend.errors import ApiError
+from backend.feedback import admin
+from backend.feedback import api as feedback_api
+from backend.feedback.store import FeedbackStore, database_url
 from backend.metrics import Metrics, get_metrics
 from backend.model_state import ModelState
 
@@ -54,6 +57,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Metrics().init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(ops.bp)
+    store = feedback_store(app.config)
+    feedback_api.init_app(app, store)
+    if store is not None and app.config["FEEDBACK_ADMIN_TOKEN"]:
+        admin.init_app(app, app.config["FEEDBACK_ADMIN_TOKEN"])
     _register_error_handlers(app)
     _register_request_metrics(app)
     if app.config["CORS_ORIGINS"]:
@@ -66,6 +73,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     else:
         state.load()
     return app
+
+
+def feedback_store(config: Mapping[str, Any]) -> FeedbackStore | None:
+    """The corrections database named by the settings, or None where feedback is off."""
+    url = config["FEEDBACK_DATABASE_URL"]
+    if url == "off":
+        return None
+    return FeedbackStore(database_url(url, config["FEEDBACK_DATABASE_PASSWORD_FILE"]))
 
 
 def _register_error_handlers(app: Flask) -> None:

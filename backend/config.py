@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from backend.feedback.store import default_database_url
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The model registry (backend/registry.py): registry.json and a folder per version.
 DEFAULT_MODEL_DIR = REPO_ROOT / "models"
@@ -55,6 +57,14 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> dict:
         "MAX_IMAGE_SIDE": _int(env, "MAX_IMAGE_SIDE", DEFAULT_MAX_IMAGE_SIDE),
         "MAX_DIGITS": _int(env, "MAX_DIGITS", 20),
         "CORS_ORIGINS": origins,
+        # Visitors' corrections (backend/feedback/): "off" switches the feature off.
+        "FEEDBACK_DATABASE_URL": env.get("FEEDBACK_DATABASE_URL") or default_database_url(),
+        # A file holding the database password (kept out of the URL and the environment).
+        "FEEDBACK_DATABASE_PASSWORD_FILE": env.get("FEEDBACK_DATABASE_PASSWORD_FILE") or None,
+        "FEEDBACK_MAX_BYTES": serving_setting("FEEDBACK_MAX_BYTES", env),
+        "FEEDBACK_UNDO_SECONDS": _int(env, "FEEDBACK_UNDO_SECONDS", 10),
+        # Empty: no review page (the CLI still works).
+        "FEEDBACK_ADMIN_TOKEN": env.get("FEEDBACK_ADMIN_TOKEN") or None,
         # Load the model in a background thread so /health answers at once and /ready tells
         # when predictions can be served; tests load synchronously.
         "MODEL_LOAD_ASYNC": env.get("MODEL_LOAD_ASYNC", "1") not in ("0", "false", "no"),

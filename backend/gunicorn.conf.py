@@ -51,6 +51,15 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 
 
+def on_starting(server):
+    """Bring the feedback database to this code's schema once, before any worker serves."""
+    from backend.feedback.migrate import upgrade_at_start
+
+    store = server.app.wsgi().extensions.get("mnist_feedback")
+    if store is not None:
+        upgrade_at_start(store)
+
+
 def post_fork(server, worker):
     _keep_freed_memory()
     import cv2

@@ -1,5 +1,6 @@
 """Prometheus metrics: requests by route and status, latency, and per model version the
-requests, latency, confidence and predictions by digit, so that a canary can be watched.
+requests, latency, confidence, predictions by digit and visitors' corrections, so that a
+canary can be watched.
 
 Under gunicorn every worker is a process, so when PROMETHEUS_MULTIPROC_DIR is set (the
 gunicorn config sets it) the values live in shared files and /metrics adds up all workers.
@@ -59,6 +60,16 @@ class Metrics:
             ["version"], buckets=CONFIDENCE_BUCKETS, registry=self.registry,
         )
 
+        # Visitors' answers: a version that is wrong more often shows more "correction"s.
+        self.feedback = Counter(
+            "mnist_feedback", "Visitors' answers by model version, reading and the digit given",
+            ["version", "kind", "predicted", "corrected"], registry=self.registry,
+        )
+        self.feedback_undone = Counter(
+            "mnist_feedback_undone", "Answers taken back with the page's undo, by version",
+            ["version"], registry=self.registry,
+        )
+
     def init_app(self, app: Flask) -> None:
         app.extensions["mnist_metrics"] = self
 
@@ -75,6 +86,15 @@ class Metrics:
                            confidence: float) -> None:
         self.predictions.labels(route, version, label).inc()
         self.confidence.labels(version).observe(confidence)
+
+    def observe_feedback(self, version: str, predicted: int | None, corrected: int) -> None:
+        """Labels from fixed sets: a registry version, 0-9 or not_a_digit, 0-9."""
+        kind = "confirmation" if predicted == corrected else "correction"
+        shown = "not_a_digit" if predicted is None else str(predicted)
+        self.feedback.labels(version, kind, shown, str(corrected)).inc()
+
+    def observe_feedback_undone(self, version: str) -> None:
+        self.feedback_undone.labels(version).inc()
 
     def exposition(self) -> tuple[bytes, str]:
         """The text format for /metrics: every worker's values under gunicorn."""

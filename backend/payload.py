@@ -57,13 +57,18 @@ def read_image_request(request: Request) -> ImageRequest:
     )
 
 
-def _from_json(body: bytes, return_input: bool) -> ImageRequest:
+def parse_json(body: bytes) -> object:
+    """A JSON body, or a 400 that says what is wrong with it."""
     try:
-        payload = json.loads(body)
+        return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise bad_request("invalid_json", "the body is not valid JSON") from None
     except RecursionError:  # [[[[... thousands deep: the parser's recursion limit
         raise bad_request("json_too_deep", "the JSON body is nested too deeply") from None
+
+
+def _from_json(body: bytes, return_input: bool) -> ImageRequest:
+    payload = parse_json(body)
     if not isinstance(payload, dict) or not isinstance(payload.get("image"), str):
         raise bad_request("missing_image", 'the JSON body needs an "image" string')
     flag = payload.get("return_input", False)

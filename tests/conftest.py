@@ -65,3 +65,31 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def feedback_data_home(tmp_path_factory):
+    """Apps and servers the tests start keep their default feedback database (SQLite under
+    $XDG_DATA_HOME) in a temporary folder, never in the user's home."""
+    folder = tmp_path_factory.mktemp("xdg-data")
+    previous = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = previous
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory) -> str:
+    """A real PostgreSQL server (Debian's package) for the session: its database URL."""
+    from tests.servers import PostgresUnavailable, free_port, start_postgres, stop
+
+    try:
+        process, url = start_postgres(tmp_path_factory.mktemp("pg") / "data", free_port(),
+                                      "test-only-" + os.urandom(6).hex())
+    except PostgresUnavailable as exc:
+        pytest.skip(f"PostgreSQL cannot start here: {exc}")
+    yield url
+    stop(process)

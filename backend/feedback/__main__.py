@@ -1,0 +1,5 @@
+import sys
+
+from backend.feedback.review import main
+
+sys.exit(main())
