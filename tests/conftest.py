@@ -82,14 +82,23 @@ def feedback_data_home(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory) -> str:
+def postgres_url() -> str:
     """A real PostgreSQL server (Debian's package) for the session: its database URL."""
+    import shutil
+    import tempfile
+
     from tests.servers import PostgresUnavailable, free_port, start_postgres, stop
 
+    # Not under pytest's tmp folder (mode 0700): as root the server runs as `postgres`,
+    # which must reach its data folder.
+    folder = Path(tempfile.mkdtemp(prefix="mnist-pg-"))
+    folder.chmod(0o755)
     try:
-        process, url = start_postgres(tmp_path_factory.mktemp("pg") / "data", free_port(),
+        process, url = start_postgres(folder / "data", free_port(),
                                       "test-only-" + os.urandom(6).hex())
     except PostgresUnavailable as exc:
+        shutil.rmtree(folder, ignore_errors=True)
         pytest.skip(f"PostgreSQL cannot start here: {exc}")
     yield url
     stop(process)
+    shutil.rmtree(folder, ignore_errors=True)
