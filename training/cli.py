@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from training.corrections import corrections_report, load_corrections
 from training.data import DATA_ENV_VAR, DatasetError, load_mnist
 from training.evaluation import report, summary_lines
 from training.export import ExportError, ParityError, export_model
@@ -39,6 +40,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, help="use only the first N train and test images")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--corrections", type=Path,
+                        help="visitors' corrections (python -m backend.feedback export)")
+    parser.add_argument("--corrections-weight", type=int, default=defaults.corrections_weight,
+                        help="how many times each taught correction counts")
     parser.add_argument("--figures", type=Path,
                         help="also save the notebook's figures as PNGs here")
     args = parser.parse_args(argv)
@@ -58,17 +63,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"data: {data.source}: {len(data.x_train)} train, {len(data.x_test)} test images")
+    corrections = None
+    if args.corrections:
+        try:
+            corrections = load_corrections(args.corrections)
+        except DatasetError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"corrections: {len(corrections.taught[1])} taught "
+              f"(x{args.corrections_weight}), {len(corrections.held_out[1])} held out")
 
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+                         corrections_weight=args.corrections_weight)
     model = build_model()
-    result = train(model, data, config, verbose=2)
-    test = evaluate(with_temperature(model, result.temperature), data.x_test, data.y_test)
+    result = train(model, data, config, verbose=2, corrections=corrections)
+    calibrated = with_temperature(model, result.temperature)
+    test = evaluate(calibrated, data.x_test, data.y_test)
     evaluation = report(model, data.x_test, data.y_test, result.temperature)
+    if corrections:
+        evaluation["corrections"] = corrections_report(calibrated, corrections,
+                                                       config.corrections_weight)
     print(f"training {result.seconds:.0f} s, temperature {result.temperature:.3f}")
     print("\n".join(summary_lines(evaluation)))
 
     try:
-        metadata = export_model(result, data, args.out, test=test, evaluation=evaluation)
+        metadata = export_model(result, data, args.out, test=test, evaluation=evaluation,
+                                corrections=corrections)
     except (ParityError, ExportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

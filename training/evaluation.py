@@ -18,6 +18,7 @@ import numpy as np
 
 from training.calibration import expected_calibration_error, softmax
 from training.canvas import PIXEL_FORMATS, redrawn_test_set
+from training.corrections import summary_line as corrections_summary
 from training.data import to_model_input
 from training.model import NOT_A_DIGIT_CLASS
 from training.negatives import HELD_OUT_KINDS, VALIDATION_KINDS, generate
@@ -126,6 +127,8 @@ def summary_lines(evaluation: dict) -> list[str]:
         f"ECE (15 bins), before -> after calibration: MNIST {m['ece']['uncalibrated']:.2%} -> "
         f"{m['ece']['calibrated']:.2%}, canvas {c['ece']['uncalibrated']:.2%} -> "
         f"{c['ece']['calibrated']:.2%}",
+        *([corrections_summary(evaluation["corrections"])] if "corrections" in evaluation
+          else []),
     ]
 
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from backend.preprocess import BOX, CENTRE, FRAME
 from backend.registry import Registry, registry_path, write_registry
+from training.corrections import Corrections
 from training.data import Mnist, to_model_input
 from training.model import LABELS, MODEL_NAME, NOT_A_DIGIT, with_temperature
 from training.train import Evaluation, TrainResult
@@ -152,7 +153,8 @@ class ExportError(RuntimeError):
 
 
 def export_model(result: TrainResult, data: Mnist, out_root: str | Path, *,
-                 test: Evaluation, evaluation: dict | None = None) -> dict:
+                 test: Evaluation, evaluation: dict | None = None,
+                 corrections: Corrections | None = None) -> dict:
     """Write the calibrated model as a new version under ``out_root``; returns its metadata.
 
     ``test``: the calibrated model's MNIST test evaluation; ``evaluation``: the report of
@@ -202,7 +204,9 @@ def export_model(result: TrainResult, data: Mnist, out_root: str | Path, *,
             "evaluation": evaluation or {},
             "parity": {"images": len(images), "max_abs_prob_delta": parity,
                        "tolerance": PARITY_TOLERANCE},
-            "training": {"data": data_source(data), "config": config.as_dict()},
+            "training": {"data": data_source(data), "config": config.as_dict(),
+                         "corrections": (corrections.provenance(config.corrections_weight)
+                                         if corrections else None)},
             "history": result.history,
         }
         (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")

@@ -11,6 +11,7 @@ import numpy as np
 
 from training.augment import AugmentConfig, evaluation_dataset, training_dataset
 from training.calibration import fit_temperature
+from training.corrections import Corrections, with_corrections
 from training.data import Mnist, to_model_input
 from training.evaluation import score
 from training.model import NOT_A_DIGIT_CLASS
@@ -32,6 +33,8 @@ class TrainConfig:
     negatives: int = 8000
     validation_negatives: int = 1000
     seed: int = 42
+    # Each taught visitor correction (training/corrections.py) counts this many times.
+    corrections_weight: int = 20
     augment: AugmentConfig | None = field(default_factory=AugmentConfig)
 
     def as_dict(self) -> dict:
@@ -97,12 +100,15 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizer
 
 
 def train(model: keras.Model, data: Mnist, config: TrainConfig = TrainConfig(),
-          verbose: int | str = "auto") -> TrainResult:
-    """Compile and fit ``model`` on the training images; returns the history and wall time."""
+          verbose: int | str = "auto", corrections: Corrections | None = None) -> TrainResult:
+    """Compile and fit ``model`` on the training images (and the taught ``corrections``);
+    returns the history and wall time."""
     keras.utils.set_random_seed(config.seed)
     (x_train, y_train), validation = split_validation(data, config.validation_size)
     negatives = min(config.negatives, len(x_train) // 5)  # tiny --limit runs stay mostly digits
     x_train, y_train = with_negatives(x_train, y_train, negatives, config.seed)
+    x_train, y_train = with_corrections(x_train, y_train, corrections,
+                                        config.corrections_weight)
     if validation:
         validation = with_negatives(*validation, min(config.validation_negatives,
                                                      len(validation[0]) // 5), config.seed + 1)

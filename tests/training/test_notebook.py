@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import nbformat
 import pytest
 
+from backend.feedback.export import export_npz
+from backend.feedback.store import Correction
 from backend.registry import production_dir
 from tests.conftest import REPO_ROOT
 from training.export import EXPORT_FILES
@@ -17,8 +20,19 @@ NOTEBOOK = REPO_ROOT / "training" / "mnist_cnn.ipynb"
 pytestmark = [pytest.mark.slow, pytest.mark.notebook]
 
 
+def corrections_export(folder, mnist_test_set):
+    """40 visitors' corrections as `python -m backend.feedback export` writes them."""
+    images, labels = mnist_test_set
+    items = [Correction(id=str(uuid.UUID(int=i + 1)), model_version="0" * 16, predicted=None,
+                        corrected=int(labels[-i - 1]), mode="digit",
+                        image=images[-i - 1].tobytes()) for i in range(40)]
+    path = folder / "corrections.npz"
+    export_npz(items, path, holdout=0.25)
+    return path
+
+
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory, mnist_npz):
+def executed(tmp_path_factory, mnist_npz, mnist_test_set):
     import papermill
 
     work = tmp_path_factory.mktemp("notebook")
@@ -38,7 +52,8 @@ def executed(tmp_path_factory, mnist_npz):
         papermill.execute_notebook(
             str(NOTEBOOK),
             str(output),
-            parameters={"EPOCHS": 1, "LIMIT": 1000, "DATA": str(mnist_npz), "OUT": str(out_dir)},
+            parameters={"EPOCHS": 1, "LIMIT": 1000, "DATA": str(mnist_npz), "OUT": str(out_dir),
+                        "CORRECTIONS": str(corrections_export(work, mnist_test_set))},
             cwd=str(NOTEBOOK.parent),
             kernel_name="python3",
             progress_bar=False,
@@ -79,3 +94,11 @@ def test_notebook_ran_without_errors_and_shows_its_figures(executed):
     figures = [o for o in outputs if "image/png" in o.get("data", {})]
     # samples, augmentation, negatives, learning curves, confusion matrix, worst misclassified
     assert len(figures) >= 6
+
+
+def test_the_corrections_are_taught_and_scored(executed):
+    metadata = json.loads((executed["out"] / "metadata.json").read_text())
+    report = metadata["evaluation"]["corrections"]
+    assert report["taught"]["images"] + report["held_out"]["images"] == 40
+    assert report["held_out"]["images"] > 0 and report["held_out"]["accuracy"] is not None
+    assert metadata["training"]["corrections"]["file"] == "corrections.npz"
