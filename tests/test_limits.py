@@ -59,6 +59,9 @@ def test_nginx_limits_that_fit_together(tmp_path):
                       "reset_timedout_connection on;",
                       f"proxy_read_timeout {limits['PROXY_READ_TIMEOUT']}s;",
                       f"rate={limits['API_RATE']};", f"burst={limits['API_BURST']} nodelay;",
-                      "max_fails=3 fail_timeout=10s;", "location = /api/metrics"):
+                      "max_fails=3 fail_timeout=10s;", "location = /api/metrics",
+                      f"client_max_body_size {limits['FEEDBACK_MAX_BYTES']};",
+                      f"rate={limits['FEEDBACK_RATE']};",
+                      f"zone=mnist_feedback burst={limits['FEEDBACK_BURST']} nodelay;"):
         assert directive in conf, directive
     assert "max_fails=1" not in conf  # one slow answer must not eject a healthy backend

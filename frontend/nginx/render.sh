@@ -27,7 +27,7 @@ done < "$serving_env"
 : "${BACKENDS:=backend:5000}"
 
 settings="LISTEN_PORT STATIC_ROOT MODEL_ROOT BACKENDS MAX_CONTENT_LENGTH PROXY_READ_TIMEOUT
-          API_RATE API_BURST API_CONNECTIONS"
+          API_RATE API_BURST API_CONNECTIONS FEEDBACK_MAX_BYTES FEEDBACK_RATE FEEDBACK_BURST"
 for name in $settings; do
   eval "value=\${$name:-}"
   case $value in

@@ -86,6 +86,19 @@ export class Api {
     });
   }
 
+  /** A visitor's answer to one reading (js/feedback.js); retried ids store nothing new. */
+  sendFeedback(body) {
+    return this.request("/feedback", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  }
+
+  undoFeedback(id) {
+    return this.request(`/feedback/${encodeURIComponent(id)}`, { method: "DELETE" });
+  }
+
   /** The served versions: role, weight and metadata (the model contract) of each. */
   models() {
     return this.request("/models");

@@ -4,12 +4,14 @@ import { Api } from "./api.js";
 import { BrowserModel } from "./browser-model.js";
 import { answerFrom, barLabel, inputMismatch, onnxUrl } from "./contract.js";
 import { DrawingPad } from "./drawing-pad.js";
+import { FeedbackPanel } from "./feedback.js";
 import { EmptyDrawing, preprocessRGBA } from "./preprocess.js";
 
 const $ = (id) => document.getElementById(id);
 const api = new Api(config);
 const browserModel = new BrowserModel(config);
 const pad = new DrawingPad($("pad"));
+const feedback = new FeedbackPanel($("feedback"), api);
 const ui = {
   error: $("error"),
   prediction: $("prediction"),
@@ -88,6 +90,7 @@ function resetResult() {
   ui.numberLatency.textContent = "–";
   ui.digitList.replaceChildren();
   drawBoxes([]);
+  feedback.show(null);
 }
 
 function drawModelInput(canvas, input) {
@@ -143,6 +146,7 @@ function showDigit(result, roundTripMs) {
     item.classList.toggle("top", i === best);
   });
   drawModelInput(ui.modelInput, input);
+  feedback.show({ input, predicted: digit, version, mode: "digit" });
   announce(digit === null ? `${NOT_A_DIGIT_MESSAGE}.`
     : `The model reads ${digit}, ${percent(confidence)} confident.`);
 }
@@ -168,8 +172,23 @@ function showNumber(result, roundTripMs, scale) {
   ui.number.textContent = result.number;
   ui.numberLatency.textContent =
     `round trip ${roundTripMs.toFixed(0)} ms · inference ${result.timing_ms.inference.toFixed(2)} ms`;
+  const count = result.digits.length;
+  const select = (i) => {
+    ui.digitList.querySelectorAll("li").forEach((li, j) => {
+      li.classList.toggle("selected", i === j);
+      li.querySelector("button").setAttribute("aria-pressed", String(i === j));
+    });
+    const d = result.digits[i];
+    feedback.show({ input: d.input, predicted: d.digit, version: result.model.version,
+      mode: "number", label: `Digit ${i + 1} of ${count}` });
+  };
   ui.digitList.replaceChildren(...result.digits.map((d, i) => {
     const item = document.createElement("li");
+    // Each digit is a button: choosing one lets the visitor say whether it was read right.
+    const choose = document.createElement("button");
+    choose.type = "button";
+    choose.dataset.testid = `number-digit-${i}-choose`;
+    choose.setAttribute("aria-label", `digit ${i + 1} of ${count}: answer about this one`);
     const preview = document.createElement("canvas");
     preview.width = preview.height = 28;
     preview.setAttribute("aria-hidden", "true");
@@ -178,9 +197,12 @@ function showNumber(result, roundTripMs, scale) {
     text.textContent = d.digit === null ? "? not a digit" : `${d.digit} · ${percent(d.confidence)}`;
     item.dataset.testid = `number-digit-${i}`;
     item.classList.toggle("not-a-digit", d.digit === null);
-    item.append(preview, text);
+    choose.append(preview, text);
+    choose.addEventListener("click", () => select(i));
+    item.append(choose);
     return item;
   }));
+  if (count) select(0);
   drawBoxes(result.digits, scale);
   const unreadable = result.digits.filter((d) => d.digit === null).length;
   announce(`The model reads the number ${result.number.split("").join(" ")}` +
@@ -336,6 +358,10 @@ function bindControls() {
     } else if (event.key === "Enter" && !event.target.matches("button, input")) {
       event.preventDefault();
       predict();
+    } else if (/^[0-9]$/.test(event.key) && !event.ctrlKey && !event.metaKey && !event.altKey
+               && feedback.answerable) {
+      event.preventDefault();
+      feedback.answer(event.key); // "it was <digit>" for the reading shown
     }
   });
 }
