@@ -105,11 +105,24 @@ compare: serve-env  ## production and candidate side by side on DATA: batch-resu
 	$(SERVE_VENV)/bin/python -m backend.batch compare production candidate --data $(DATA) \
 	  --out batch-results
 
+# --- visitors' feedback (backend/feedback/; the database of FEEDBACK_DATABASE_URL) ----------
+FEEDBACK := $(SERVE_VENV)/bin/python -m backend.feedback
+FEEDBACK_EXPORT ?= training/data/corrections.npz
+
+.PHONY: feedback export-feedback
+feedback: serve-env  ## the 20 most recent answers with their 28x28 images (accept/reject: see README)
+	$(FEEDBACK) list --thumbnails -n 20
+export-feedback: serve-env  ## accepted corrections -> $(FEEDBACK_EXPORT), for make train CORRECTIONS=...
+	$(FEEDBACK) export $(FEEDBACK_EXPORT)
+
 # --- training and benchmarks ----------------------------------------------------------------
 .PHONY: train
-train: dev  ## the full notebook run: trains, evaluates, exports a new version into models/
+CORRECTIONS ?=  # an export of visitors' corrections (make export-feedback) to train with
+
+train: dev  ## the full notebook run (CORRECTIONS=<npz> to learn from visitors' corrections)
 	source scripts/mnist-env.sh && cd training && \
-	  ../$(DEV_PY) -m papermill mnist_cnn.ipynb mnist_cnn.ipynb --log-output
+	  ../$(DEV_PY) -m papermill mnist_cnn.ipynb mnist_cnn.ipynb --log-output \
+	  $(if $(strip $(CORRECTIONS)),-p CORRECTIONS $(abspath $(strip $(CORRECTIONS))))
 
 .PHONY: bench bench-hostile bench-zipcodes bench-rollout
 bench: test-packages dev serve-env  ## load benchmark: three payloads and the naive app (req/s, p50/p99, RSS)

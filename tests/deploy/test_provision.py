@@ -65,8 +65,10 @@ class Aws:
             "ANSIBLE_NOCOLOR": "1",
             "PATH": f"{VENV_BIN}:{os.environ['PATH']}",
         }
-        self.ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=self.endpoint,
-                                aws_access_key_id="testing", aws_secret_access_key="testing")
+        self.ec2, self.rds, self.ssm = (
+            boto3.client(service, region_name=REGION, endpoint_url=self.endpoint,
+                         aws_access_key_id="testing", aws_secret_access_key="testing")
+            for service in ("ec2", "rds", "ssm"))
 
     def run(self, program: str, *args: str, **extra_vars) -> subprocess.CompletedProcess:
         variables = {"admin_cidr": ADMIN_CIDR, "ssh_public_key_file": f"{self.key}.pub",
@@ -188,7 +190,7 @@ def test_security_groups_are_exactly_least_privilege(aws, provisioned):
     groups = {}
     for group in aws.ec2.describe_security_groups(Filters=PROJECT_FILTER)["SecurityGroups"]:
         groups[{t["Key"]: t["Value"] for t in group["Tags"]}["Role"]] = group
-    assert set(groups) == {"bastion", "frontend", "backend"}
+    assert set(groups) == {"bastion", "frontend", "backend", "db"}
     ids = {role: group["GroupId"] for role, group in groups.items()}
 
     def ingress(group: dict) -> set[tuple]:
@@ -207,9 +209,47 @@ def test_security_groups_are_exactly_least_privilege(aws, provisioned):
                                            ("tcp", 22, 22, ids["bastion"])}
     assert ingress(groups["backend"]) == {("tcp", 5000, 5000, ids["frontend"]),
                                           ("tcp", 22, 22, ids["bastion"])}
+    assert ingress(groups["db"]) == {("tcp", 5432, 5432, ids["backend"])}
+    assert groups["db"]["IpPermissionsEgress"] == []  # the database dials nobody
     for role, instances in running_instances(aws).items():
         for instance in instances:
             assert [g["GroupId"] for g in instance["SecurityGroups"]] == [ids[role]]
+
+
+DATABASE = "mnist-webapp-dev-feedback"
+PASSWORD_PARAMETER = "/mnist-webapp/dev/feedback-db-password"
+
+
+def test_the_feedback_database_is_private_encrypted_and_shared(aws, provisioned):
+    (db,) = aws.rds.describe_db_instances(DBInstanceIdentifier=DATABASE)["DBInstances"]
+    assert db["Engine"] == "postgres" and db["DBName"] == "feedback"
+    assert db["PubliclyAccessible"] is False and db["StorageEncrypted"] is True
+    assert db["BackupRetentionPeriod"] == 7
+    private = {s["SubnetId"] for s in aws.ec2.describe_subnets(Filters=[
+        *PROJECT_FILTER, {"Name": "tag:Tier", "Values": ["private"]}])["Subnets"]}
+    assert {s["SubnetIdentifier"] for s in db["DBSubnetGroup"]["Subnets"]} == private
+    (group,) = aws.ec2.describe_security_groups(Filters=[
+        *PROJECT_FILTER, {"Name": "tag:Role", "Values": ["db"]}])["SecurityGroups"]
+    assert [g["VpcSecurityGroupId"] for g in db["VpcSecurityGroups"]] == [group["GroupId"]]
+    # The generated password lives in Parameter Store, encrypted, and nowhere in the repo.
+    parameter = aws.ssm.get_parameter(Name=PASSWORD_PARAMETER, WithDecryption=True)["Parameter"]
+    assert parameter["Type"] == "SecureString" and len(parameter["Value"]) == 40
+    tracked = subprocess.run(["git", "grep", "-l", parameter["Value"]], cwd=REPO_ROOT,
+                             capture_output=True, text=True)
+    assert tracked.stdout == ""
+
+
+def test_the_local_aws_refuses_what_aws_refuses(aws, provisioned):
+    """Deleting what the database still uses fails here as on AWS (tests/deploy/moto_server)."""
+    from botocore.exceptions import ClientError
+
+    (db,) = aws.rds.describe_db_instances(DBInstanceIdentifier=DATABASE)["DBInstances"]
+    with pytest.raises(ClientError, match="DependencyViolation"):
+        aws.ec2.delete_security_group(GroupId=db["VpcSecurityGroups"][0]["VpcSecurityGroupId"])
+    with pytest.raises(ClientError, match="DependencyViolation"):
+        aws.ec2.delete_subnet(SubnetId=db["DBSubnetGroup"]["Subnets"][0]["SubnetIdentifier"])
+    with pytest.raises(ClientError, match="InvalidDBSubnetGroupStateFault"):
+        aws.rds.delete_db_subnet_group(DBSubnetGroupName=DATABASE)
 
 
 def plain(value):
@@ -281,6 +321,9 @@ def assert_nothing_left(aws) -> None:
     assert ec2.describe_key_pairs()["KeyPairs"] == []
     reservations = ec2.describe_instances(Filters=PROJECT_FILTER)["Reservations"]
     assert {i["State"]["Name"] for r in reservations for i in r["Instances"]} <= {"terminated"}
+    assert aws.rds.describe_db_instances()["DBInstances"] == []
+    assert aws.rds.describe_db_subnet_groups()["DBSubnetGroups"] == []
+    assert aws.ssm.describe_parameters()["Parameters"] == []
 
 
 # --- the NAT instance variant and the guard rails ------------------------------------------------

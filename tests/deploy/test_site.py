@@ -104,6 +104,8 @@ def ansible(lab: Lab, program: str, *args: str, **more: object) -> subprocess.Co
         # No package mirror inside the lab: the hosts come with their packages installed.
         "common_apt_update": False,
         "common_upgrade": False,
+        # No RDS inside the lab: each backend keeps its corrections in SQLite.
+        "feedback_store": "sqlite",
         **more,
     }
     return lab.in_controller(
@@ -176,6 +178,28 @@ def test_prediction_through_the_frontend(lab, site_runs, digit_data_url, digit_p
     page = lab.in_controller(["curl", "-s", "-m", "10", f"http://{frontend}/"],
                              capture_output=True, text=True)
     assert 'data-testid="canvas"' in page.stdout
+
+
+def test_feedback_is_stored_on_the_backend(lab, site_runs):
+    """A correction through the frontend lands in the backend's SQLite store (its state
+    folder, the one place the hardened unit may write)."""
+    version = open_store(MODELS_ROOT).registry.production
+    frontend = lab.hosts["frontend"].public_ip
+    correction_id = "6f0c2a4e-8a7b-4c1d-9e2f-3a4b5c6d7e8f"
+    body = json.dumps({"id": correction_id, "input": [[0.0] * 12 + [1.0] * 4 + [0.0] * 12] * 28,
+                       "predicted": 7, "corrected": 1, "model_version": version})
+    result = lab.in_controller(
+        ["curl", "-s", "-m", "10", "-H", "Content-Type: application/json", "--data-binary",
+         "@-", f"http://{frontend}/api/feedback"], input=body, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["stored"]["id"] == correction_id, result.stdout
+    listing = ansible(lab, "ansible", "backend", "-b", "-m", "ansible.builtin.shell", "-a",
+                      # As the service's user: files root made would lock the service out.
+                      "cd /opt/mnist/app && set -a && . /etc/mnist/backend.env && "
+                      "runuser -u mnist -- /opt/mnist/venv/bin/python -m backend.feedback "
+                      "list -n 5")
+    assert listing.returncode == 0, listing.stdout + listing.stderr
+    assert listing.stdout.count(correction_id) == 1  # on one backend, once
 
 
 # --- rollout.yml: one backend first, a health gate, automatic rollback ----------------------
