@@ -47,3 +47,15 @@ def draw_digit(page, image, pointer: str = "mouse"):
     with page.expect_response(lambda r: r.url.endswith("/api/predict")) as response:
         draw(page, strokes)
     return response.value
+
+
+def number_strokes(page, mnist_test_set, digits: tuple[int, ...]) -> list:
+    """Strokes writing ``digits`` side by side across the pad (the first test image of each)."""
+    images, _ = mnist_test_set
+    x, y, width, height = canvas_box(page)
+    picks = [first_of_each_digit(mnist_test_set)[d] for d in digits]
+    slot = width / len(picks)
+    strokes = []
+    for i, index in enumerate(picks):
+        strokes += digit_strokes(images[index], (x + i * slot, y, slot, height))
+    return strokes

@@ -8,8 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from backend.feedback.store import FeedbackStore, default_database_url
-from tests.e2e.pointer import canvas_box, draw_digit, draw_with_mouse, first_of_each_digit
-from tests.strokes import digit_strokes
+from tests.e2e.pointer import draw_digit, draw_with_mouse, first_of_each_digit, number_strokes
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -78,14 +77,8 @@ def test_a_digit_key_answers_and_right_confirms(page, store, mnist_test_set):
 
 
 def test_each_digit_of_a_number_can_be_corrected(page, store, mnist_test_set):
-    images, _ = mnist_test_set
     page.get_by_test_id("mode-number").check()
-    x, y, width, height = canvas_box(page)
-    picks = [first_of_each_digit(mnist_test_set)[d] for d in (0, 2, 1, 3, 9)]
-    strokes = []
-    slot = width / len(picks)
-    for i, index in enumerate(picks):
-        strokes += digit_strokes(images[index], (x + i * slot, y, slot, height))
+    strokes = number_strokes(page, mnist_test_set, (0, 2, 1, 3, 9))
     readings = []
     page.on("response", lambda r: r.url.endswith("/api/predict/number") and readings.append(r))
     draw_with_mouse(page, strokes)

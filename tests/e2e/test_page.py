@@ -16,6 +16,7 @@ from tests.e2e.pointer import (
     draw_digit,
     draw_with_mouse,
     first_of_each_digit,
+    number_strokes,
 )
 from tests.strokes import digit_strokes
 
@@ -170,14 +171,8 @@ def test_shared_preprocessing_vectors_in_the_browser(page):
 # --- number mode ------------------------------------------------------------------------------
 
 def test_number_mode_reads_a_zip_code(page, mnist_test_set):
-    images, _ = mnist_test_set
     page.get_by_test_id("mode-number").check()
-    x, y, width, height = canvas_box(page)
-    picks = [first_of_each_digit(mnist_test_set)[d] for d in (0, 2, 1, 3, 9)]
-    strokes = []
-    slot = width / len(picks)
-    for i, index in enumerate(picks):
-        strokes += digit_strokes(images[index], (x + i * slot, y, slot, height))
+    strokes = number_strokes(page, mnist_test_set, (0, 2, 1, 3, 9))
     with page.expect_response(lambda r: r.url.endswith("/api/predict/number")) as response:
         draw_with_mouse(page, strokes)
     assert response.value.status == 200
