@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from backend.config import serving_defaults
 from backend.registry import open_store
 from tests.conftest import MODELS_ROOT
 from tests.drawings import data_url
@@ -79,6 +80,16 @@ def test_bodies_over_the_backend_limit_get_json_413_from_nginx(stack):
     assert status == 413
     assert headers["Content-Type"] == "application/json"
     assert json.loads(body)["error"]["code"] == "payload_too_large"
+
+
+def test_feedback_has_a_body_limit_of_its_own(stack):
+    limit = int(serving_defaults()["FEEDBACK_MAX_BYTES"])
+    body = b'{"id": "' + b" " * limit + b'"}'
+    status, headers, answer = fetch(stack.url + "/api/feedback", data=body,
+                                    headers={"Content-Type": "application/json"})
+    assert status == 413 and headers["Content-Type"] == "application/json"
+    error = json.loads(answer)["error"]
+    assert error["code"] == "payload_too_large" and str(limit) in error["message"]
 
 
 def test_api_rate_limit_answers_json_429(stack):
