@@ -343,7 +343,11 @@ def test_nat_instance_mode_lifecycle(aws, torn_down):
     assert_nothing_left(aws)
 
 
-@pytest.mark.parametrize("admin_cidr", ["", "0.0.0.0/0", "not-a-network"])
+HOSTILE_ADMIN_CIDRS = ["", "0.0.0.0/0", "not-a-network", "1.2.3.4/0", "0.0.0.0/1",
+                      "10.0.0.1/8", "203.0.113.7", "::/0", "203.0.113.7/33"]
+
+
+@pytest.mark.parametrize("admin_cidr", HOSTILE_ADMIN_CIDRS)
 def test_provision_refuses_an_open_or_missing_admin_cidr(aws, admin_cidr):
     result = aws.run("ansible-playbook", "provision.yml", admin_cidr=admin_cidr)
     assert result.returncode != 0
