@@ -8,7 +8,8 @@ instance on gp3 storage reports the baseline AWS gives it (3,000 IOPS, 125 MiB/s
 
 moto also lets anything be deleted in any order. Where AWS refuses, so does this server, so
 that a teardown in the wrong order fails here as it would on a real account:
-- a security group an RDS instance uses (its network interfaces): DependencyViolation;
+- a security group an instance or an RDS instance uses (their network interfaces), or that
+  another group's rule names: DependencyViolation;
 - a subnet in which an RDS instance has interfaces (its DB subnet group): DependencyViolation;
 - a DB subnet group an RDS instance is in: InvalidDBSubnetGroupStateFault.
 
@@ -41,9 +42,15 @@ def _refuse_groups_in_use(original):
             users = [db.db_instance_identifier for db in _databases(self.account_id,
                                                                      self.region_name)
                      if group.id in db.vpc_security_group_ids]
+            users += [i.id for i in self.all_instances() if i.state != "terminated"
+                      and group.id in {g.id for g in i.security_groups}]
+            users += [other.id for groups in self.groups.values() for other in groups.values()
+                      if other.id != group.id and any(
+                          (rule.source_group or {}).get("GroupId") == group.id
+                          for rule in other.ingress_rules + other.egress_rules)]
             if users:
                 raise DependencyViolationError(
-                    f"resource {group.id} has a dependent object (RDS {', '.join(users)})")
+                    f"resource {group.id} has a dependent object ({', '.join(users)})")
         return original(self, name=name, group_id=group_id)
     return delete_security_group
 

@@ -250,6 +250,13 @@ def test_the_local_aws_refuses_what_aws_refuses(aws, provisioned):
         aws.ec2.delete_subnet(SubnetId=db["DBSubnetGroup"]["Subnets"][0]["SubnetIdentifier"])
     with pytest.raises(ClientError, match="InvalidDBSubnetGroupStateFault"):
         aws.rds.delete_db_subnet_group(DBSubnetGroupName=DATABASE)
+    groups = {tag["Value"]: g["GroupId"]
+              for g in aws.ec2.describe_security_groups(Filters=PROJECT_FILTER)["SecurityGroups"]
+              for tag in g["Tags"] if tag["Key"] == "Role"}
+    with pytest.raises(ClientError, match="DependencyViolation"):  # named by others' rules
+        aws.ec2.delete_security_group(GroupId=groups["bastion"])
+    with pytest.raises(ClientError, match=r"dependent object \(.*i-[0-9a-f]+"):  # its instance
+        aws.ec2.delete_security_group(GroupId=groups["frontend"])
 
 
 def plain(value):
@@ -345,6 +352,32 @@ def test_nat_instance_mode_lifecycle(aws, torn_down):
 
 HOSTILE_ADMIN_CIDRS = ["", "0.0.0.0/0", "not-a-network", "1.2.3.4/0", "0.0.0.0/1",
                       "10.0.0.1/8", "203.0.113.7", "::/0", "203.0.113.7/33"]
+
+
+def test_teardown_after_an_interrupted_training_run(aws, torn_down):
+    """train.yml killed mid-run leaves its security group and instance: teardown still
+    leaves nothing (the group's rule names the bastion's group, so order matters)."""
+    assert aws.playbook("provision.yml")["failed"] == 0
+    groups = {tag["Value"]: g for g in aws.ec2.describe_security_groups(
+        Filters=PROJECT_FILTER)["SecurityGroups"] for tag in g["Tags"] if tag["Key"] == "Role"}
+    bastion = groups["bastion"]
+    tags = [{"Key": "Project", "Value": "mnist-webapp"}, {"Key": "Environment", "Value": "dev"},
+            {"Key": "Role", "Value": "dev"}]
+    dev = aws.ec2.create_security_group(
+        GroupName="mnist-webapp-dev-dev", Description="SSH from the bastion",
+        VpcId=bastion["VpcId"],
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": tags}])["GroupId"]
+    aws.ec2.authorize_security_group_ingress(GroupId=dev, IpPermissions=[{
+        "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+        "UserIdGroupPairs": [{"GroupId": bastion["GroupId"]}]}])
+    (subnet,) = aws.ec2.describe_subnets(Filters=[
+        *PROJECT_FILTER, {"Name": "tag:Tier", "Values": ["public"]}])["Subnets"][:1]
+    aws.ec2.run_instances(ImageId="ami-0c0ffee0b1e200001", InstanceType="c6i.2xlarge",
+                          MinCount=1, MaxCount=1, SubnetId=subnet["SubnetId"],
+                          SecurityGroupIds=[dev],
+                          TagSpecifications=[{"ResourceType": "instance", "Tags": tags}])
+    assert aws.playbook("teardown.yml")["failed"] == 0
+    assert_nothing_left(aws)
 
 
 @pytest.mark.parametrize("admin_cidr", HOSTILE_ADMIN_CIDRS)
