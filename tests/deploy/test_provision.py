@@ -294,11 +294,13 @@ def test_inventory_groups_and_connection_settings(aws, provisioned):
     for host, value in settings.items():
         user, address, args = value.split("|", 2)
         assert user == "ubuntu"
+        # One key offered, never an agent's whole ring against MaxAuthTries 3.
+        assert "-o IdentitiesOnly=yes" in args
         if host == "mnist-webapp-dev-bastion":
             assert address == bastion_ip and "ProxyCommand" not in args
         else:
             proxy = re.search(r'ProxyCommand=\\"(.*?)\\"', args).group(1)
-            assert proxy.startswith("ssh -W %h:%p")
+            assert proxy.startswith("ssh -W %h:%p") and "IdentitiesOnly=yes" in proxy
             assert f"-i {aws.key}" in proxy  # the key reaches the bastion hop too
             assert proxy.endswith(f"ubuntu@{bastion_ip}")
 
