@@ -178,8 +178,10 @@ def test_the_database_is_reachable_by_the_backend_alone(compose_stack):
     assert list(db["NetworkSettings"]["Networks"]) == [f"{compose_stack.project}_data"]
     assert compose_stack.exec("db", "id", "-u").stdout.strip() != "0"
     assert db["HostConfig"]["ReadonlyRootfs"] is True
-    # Not from the host: no port of it is published (the host may run a PostgreSQL of its
-    # own on 5432, so a refused connection there would prove nothing)...
+    # Not from the host's network: no port of it is published (the host may run a PostgreSQL
+    # of its own on 5432, so a refused connection there would prove nothing). The host itself
+    # can still reach container addresses on its own bridges, as with any Docker network;
+    # other machines cannot...
     ports = subprocess.run(["docker", "port", compose_stack.container("db")],
                            capture_output=True, text=True, check=True)
     assert ports.stdout.strip() == ""
