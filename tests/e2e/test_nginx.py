@@ -79,7 +79,9 @@ def test_bodies_over_the_backend_limit_get_json_413_from_nginx(stack):
                                   headers={"Content-Type": "text/plain"})
     assert status == 413
     assert headers["Content-Type"] == "application/json"
-    assert json.loads(body)["error"]["code"] == "payload_too_large"
+    error = json.loads(body)["error"]
+    assert error["code"] == "payload_too_large"
+    assert serving_defaults()["MAX_CONTENT_LENGTH"] in error["message"]
 
 
 def test_feedback_has_a_body_limit_of_its_own(stack):
@@ -90,6 +92,22 @@ def test_feedback_has_a_body_limit_of_its_own(stack):
     assert status == 413 and headers["Content-Type"] == "application/json"
     error = json.loads(answer)["error"]
     assert error["code"] == "payload_too_large" and str(limit) in error["message"]
+
+
+def test_feedback_has_a_rate_budget_of_its_own_with_json_429s(stack):
+    statuses = []
+    for _ in range(40):
+        status, headers, body = fetch(stack.url + "/api/feedback", data=b"{}",
+                                      headers={"Content-Type": "application/json"})
+        statuses.append(status)
+        if status == 429:
+            assert headers["Content-Type"] == "application/json"
+            assert json.loads(body)["error"]["code"] == "rate_limited"
+    burst = int(serving_defaults()["FEEDBACK_BURST"])
+    # The backend's own 400s first (an empty answer), then nginx's 429s past the burst.
+    assert statuses[0] == 400 and 429 in statuses
+    assert statuses.index(429) <= burst + 3
+    time.sleep(6)  # let both buckets refill for the tests that follow
 
 
 def test_api_rate_limit_answers_json_429(stack):
