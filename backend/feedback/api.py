@@ -74,15 +74,14 @@ def undo_feedback(correction_id: str) -> Response:
     correction_id = parse_id(correction_id)
     seconds = current_app.config["FEEDBACK_UNDO_SECONDS"]
     try:
-        stored = store.get(correction_id)
-        outcome = store.undo(correction_id, seconds) if stored else "missing"
+        outcome, version = store.undo(correction_id, seconds)
     except SQLAlchemyError as exc:
         raise unavailable(exc) from None
     if outcome == "missing":
         raise ApiError(404, "unknown_feedback", "no feedback with this id")
     if outcome == "expired":
         raise ApiError(409, "undo_expired", f"feedback can be undone for {seconds} s only")
-    get_metrics().observe_feedback_undone(stored.model_version)
+    get_metrics().observe_feedback_undone(version)
     return jsonify({"id": correction_id, "deleted": True})
 
 

@@ -24,8 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def alembic_config(store: FeedbackStore) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config = _script_config()
     config.attributes["engine"] = store.engine
     return config
 

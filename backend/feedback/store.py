@@ -137,17 +137,18 @@ class FeedbackStore:
         with self.engine.connect() as connection:
             return self._get(connection, correction_id)
 
-    def undo(self, correction_id: str, within_seconds: float) -> str:
-        """Delete a correction made in the last ``within_seconds``: "deleted", "expired" or
-        "missing"."""
+    def undo(self, correction_id: str, within_seconds: float) -> tuple[str, str | None]:
+        """Delete a correction made in the last ``within_seconds``: ("deleted", its model
+        version), ("expired", None) or ("missing", None)."""
         since = datetime.now(UTC) - timedelta(seconds=within_seconds)
         with self.engine.begin() as connection:
-            deleted = connection.execute(
+            version = connection.execute(
                 corrections.delete().where(corrections.c.id == correction_id,
-                                           corrections.c.created_at >= since)).rowcount
-            if deleted:
-                return "deleted"
-            return "expired" if self._get(connection, correction_id) else "missing"
+                                           corrections.c.created_at >= since)
+                .returning(corrections.c.model_version)).scalar()
+            if version is not None:
+                return "deleted", version
+            return ("expired" if self._get(connection, correction_id) else "missing"), None
 
     def recent(self, limit: int = 50, status: str | None = None) -> list[Correction]:
         query = sa.select(corrections).order_by(corrections.c.created_at.desc(),

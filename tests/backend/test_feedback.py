@@ -166,8 +166,16 @@ def test_a_body_over_the_feedback_limit_is_refused_before_parsing(client, versio
 def test_undo_deletes_within_the_window_only(client, store, app, version):
     sent = body(version)
     assert client.post("/feedback", json=sent).status_code == 201
+    undone = f'mnist_feedback_undone_total{{version="{version}"}}'
+
+    def undone_count() -> float:
+        lines = client.get("/metrics").get_data(as_text=True).splitlines()
+        return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(undone))
+
+    before = undone_count()
     response = client.delete(f"/feedback/{sent['id']}")
     assert response.status_code == 200 and response.get_json()["deleted"] is True
+    assert undone_count() == before + 1
     assert store.get(sent["id"]) is None
     assert client.delete(f"/feedback/{sent['id']}").status_code == 404
 

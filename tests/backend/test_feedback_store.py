@@ -81,9 +81,9 @@ def test_store_operations(database):
     assert not store.add(first)[1]
     assert store.get(second.id).predicted is None
     assert [c.id for c in store.recent(10)] == [second.id, first.id]
-    assert store.undo(second.id, within_seconds=60) == "deleted"
-    assert store.undo(second.id, within_seconds=60) == "missing"
-    assert store.undo(first.id, within_seconds=0) == "expired"
+    assert store.undo(second.id, within_seconds=60) == ("deleted", second.model_version)
+    assert store.undo(second.id, within_seconds=60) == ("missing", None)
+    assert store.undo(first.id, within_seconds=0) == ("expired", None)
     assert store.for_training() == []
     assert [c.id for c in store.for_training(include_new=True)] == [first.id]
     store.close()
