@@ -10,10 +10,12 @@ SERVE_VENV := .venv-serve
 VENDOR := frontend/static/vendor/onnxruntime-web
 PYTEST_ARGS ?=
 # Debian packages: nginx for the frontend tier, Chromium for the browser tests, wrk for the
-# load benchmark, debootstrap/systemd-nspawn/iproute2/curl for the deployment lab, PostgreSQL
-# for the feedback store's tests.
+# load benchmark, debootstrap/systemd-nspawn/iproute2/curl for the deployment lab and pebble
+# (Let's Encrypt's test server) with openssl for its HTTPS, PostgreSQL for the feedback
+# store's tests.
 RUN_PACKAGES := nginx
-TEST_PACKAGES := nginx chromium wrk debootstrap systemd-container iproute2 curl postgresql
+TEST_PACKAGES := nginx chromium wrk debootstrap systemd-container iproute2 curl postgresql \
+  pebble openssl
 
 .PHONY: help
 help:  ## list the targets
@@ -65,7 +67,15 @@ lint: dev  ## ruff and ansible-lint
 	cd deploy/ansible && PATH=$(CURDIR)/$(DEV_VENV)/bin:$$PATH ansible-lint
 
 # --- deployment (AWS; see the README) --------------------------------------------------------
-ANSIBLE := cd deploy/ansible && ../../$(DEV_VENV)/bin/ansible-playbook
+# Which deployment: deploy/ansible/deployment.env, unless the environment or the command line
+# names another (make provision MNIST_ENVIRONMENT=staging); the inventory and the playbooks
+# read the same variables.
+deployment_setting = $(or $($(1)),$(shell sed -n 's/^$(1)=//p' deploy/ansible/deployment.env))
+export MNIST_PROJECT := $(call deployment_setting,MNIST_PROJECT)
+export MNIST_ENVIRONMENT := $(call deployment_setting,MNIST_ENVIRONMENT)
+export MNIST_AWS_REGION := $(call deployment_setting,MNIST_AWS_REGION)
+ANSIBLE := @echo "deployment: $(MNIST_PROJECT) $(MNIST_ENVIRONMENT) in $(MNIST_AWS_REGION)" && \
+  cd deploy/ansible && ../../$(DEV_VENV)/bin/ansible-playbook
 ANSIBLE_ARGS ?=
 
 .PHONY: provision site rollout train-aws teardown

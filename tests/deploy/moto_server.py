@@ -11,7 +11,16 @@ that a teardown in the wrong order fails here as it would on a real account:
 - a security group an instance or an RDS instance uses (their network interfaces), or that
   another group's rule names: DependencyViolation;
 - a subnet in which an RDS instance has interfaces (its DB subnet group): DependencyViolation;
-- a DB subnet group an RDS instance is in: InvalidDBSubnetGroupStateFault.
+- a DB subnet group an RDS instance is in: InvalidDBSubnetGroupStateFault;
+- a subnet with live instances or a NAT gateway, a VPC with security groups or an attached
+  internet gateway left, detaching the gateway while public addresses remain mapped in the
+  VPC: DependencyViolation;
+- releasing an Elastic IP still associated (an instance, a live NAT gateway):
+  InvalidIPAddress.InUse.
+It also injects AWS's transient states: a new NAT gateway is `pending` for its first
+NAT_PENDING_POLLS descriptions, and the first release of an Elastic IP after its NAT gateway's
+deletion fails (AWS frees the address a little later). Start it with VALIDATION_SWITCHES in
+the environment so that moto also checks instance types, AMIs and key pairs.
 
     python tests/deploy/moto_server.py PORT
 """
@@ -22,13 +31,17 @@ import signal
 import sys
 
 from moto.ec2 import utils as ec2_utils
-from moto.ec2.exceptions import DependencyViolationError
+from moto.ec2.exceptions import DependencyViolationError, EC2ClientError
 from moto.ec2.models import EC2Backend
 from moto.rds.exceptions import RDSClientError
 from moto.rds.models import DBInstance, RDSBackend, rds_backends
 from moto.server import ThreadedMotoServer
 
 ec2_utils.EC2_PREFIX_TO_RESOURCE["nat"] = "natgateway"
+NAT_PENDING_POLLS = 2
+VALIDATION_SWITCHES = {"MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION": "true",
+                       "MOTO_ENABLE_AMI_VALIDATION": "true",
+                       "MOTO_ENABLE_KEYPAIR_VALIDATION": "true"}
 
 
 def _databases(account_id: str, region: str) -> list:
@@ -66,6 +79,103 @@ def _refuse_subnets_in_use(original):
     return delete_subnet
 
 
+def _live_instances(backend: EC2Backend) -> list:
+    return [i for i in backend.all_instances() if i.state != "terminated"]
+
+
+def _refuse_subnets_with_instances(original):
+    def delete_subnet(self, subnet_id):
+        users = [i.id for i in _live_instances(self) if i.subnet_id == subnet_id]
+        users += [g.id for g in self.nat_gateways.values()
+                  if g.subnet_id == subnet_id and g.state != "deleted"]
+        if users:
+            raise DependencyViolationError(
+                f"The subnet '{subnet_id}' has dependencies and cannot be deleted.")
+        return original(self, subnet_id)
+    return delete_subnet
+
+
+def _refuse_vpcs_with_leftovers(original):
+    def delete_vpc(self, vpc_id):
+        groups = [g.id for g in self.groups.get(vpc_id, {}).values() if g.name != "default"]
+        gateways = [g.id for g in self.internet_gateways.values()
+                    if g.vpc is not None and g.vpc.id == vpc_id]
+        if groups or gateways:
+            raise DependencyViolationError(
+                f"The vpc '{vpc_id}' has dependencies and cannot be deleted.")
+        return original(self, vpc_id)
+    return delete_vpc
+
+
+def _deleted_nat_interfaces(backend: EC2Backend) -> set[str]:
+    return {g._eni.id for g in backend.nat_gateways.values() if g.state == "deleted"}
+
+
+def _refuse_detaching_with_public_addresses(original):
+    def detach_internet_gateway(self, internet_gateway_id, vpc_id):
+        mapped = [i.public_ip for i in _live_instances(self)
+                  if i.public_ip and self.get_subnet(i.subnet_id).vpc_id == vpc_id]
+        released = _deleted_nat_interfaces(self)  # AWS unmaps them with the gateway
+        mapped += [a.public_ip for a in self.addresses
+                   if a.eni is not None and a.eni.id not in released
+                   and a.eni.subnet.vpc_id == vpc_id]
+        if mapped:
+            raise DependencyViolationError(
+                f"Network {vpc_id} has some mapped public address(es). Please unmap those "
+                "public address(es) before detaching the gateway.")
+        return original(self, internet_gateway_id, vpc_id)
+    return detach_internet_gateway
+
+
+_failed_releases: set[str] = set()
+
+
+def _refuse_releasing_addresses_in_use(original):
+    def release_address(self, address=None, allocation_id=None):
+        eips = self.address_by_ip([address]) if address else self.address_by_allocation(
+            [allocation_id])
+        eip = eips[0]
+        gateways = [g for g in self.nat_gateways.values()
+                    if any(a.get("allocationId") == eip.allocation_id for a in g.address_set)]
+        live = [g.id for g in gateways if g.state != "deleted"]
+        if live or (not gateways and eip.association_id):
+            user = ", ".join(live) or eip.association_id
+            raise EC2ClientError("InvalidIPAddress.InUse",
+                                 f"Address {eip.public_ip} is in use ({user}).")
+        if gateways and eip.allocation_id not in _failed_releases:
+            _failed_releases.add(eip.allocation_id)
+            raise EC2ClientError("InvalidIPAddress.InUse",
+                                 f"Address {eip.public_ip} is still in use by "
+                                 f"{gateways[0].id}, which is being deleted.")
+        return original(self, address=address, allocation_id=allocation_id)
+    return release_address
+
+
+_pending_polls: dict[str, int] = {}
+
+
+def _nat_gateways_start_pending(original):
+    def create_nat_gateway(self, *args, **kwargs):
+        gateway = original(self, *args, **kwargs)
+        gateway.state = "pending"
+        _pending_polls[gateway.id] = NAT_PENDING_POLLS
+        return gateway
+    return create_nat_gateway
+
+
+def _nat_gateways_become_available(original):
+    def describe_nat_gateways(self, filters, nat_gateway_ids):
+        for gateway in self.nat_gateways.values():
+            if gateway.state == "pending" and gateway.id in _pending_polls:
+                if _pending_polls[gateway.id] == 0:
+                    gateway.state = "available"
+                    del _pending_polls[gateway.id]
+                else:
+                    _pending_polls[gateway.id] -= 1
+        return original(self, filters, nat_gateway_ids)
+    return describe_nat_gateways
+
+
 def _refuse_subnet_groups_in_use(original):
     def delete_subnet_group(self, subnet_name):
         users = [db.db_instance_identifier for db in self.databases.values()
@@ -91,7 +201,15 @@ def _gp3_baseline(original):
 
 DBInstance.__init__ = _gp3_baseline(DBInstance.__init__)
 EC2Backend.delete_security_group = _refuse_groups_in_use(EC2Backend.delete_security_group)
-EC2Backend.delete_subnet = _refuse_subnets_in_use(EC2Backend.delete_subnet)
+EC2Backend.delete_subnet = _refuse_subnets_with_instances(
+    _refuse_subnets_in_use(EC2Backend.delete_subnet))
+EC2Backend.delete_vpc = _refuse_vpcs_with_leftovers(EC2Backend.delete_vpc)
+EC2Backend.detach_internet_gateway = _refuse_detaching_with_public_addresses(
+    EC2Backend.detach_internet_gateway)
+EC2Backend.release_address = _refuse_releasing_addresses_in_use(EC2Backend.release_address)
+EC2Backend.create_nat_gateway = _nat_gateways_start_pending(EC2Backend.create_nat_gateway)
+EC2Backend.describe_nat_gateways = _nat_gateways_become_available(
+    EC2Backend.describe_nat_gateways)
 RDSBackend.delete_subnet_group = _refuse_subnet_groups_in_use(RDSBackend.delete_subnet_group)
 
 

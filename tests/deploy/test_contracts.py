@@ -9,8 +9,8 @@ import re
 import yaml
 
 from tests.conftest import REPO_ROOT
+from tests.deploy import ANSIBLE_DIR
 
-ANSIBLE_DIR = REPO_ROOT / "deploy" / "ansible"
 PLAYBOOK_FILES = sorted(p for p in ANSIBLE_DIR.rglob("*.yml") if ".cache" not in p.parts)
 
 
@@ -72,3 +72,14 @@ def test_every_collection_used_is_required_and_every_required_one_used():
                          if p.name != "requirements.yml"))
     assert {"amazon.aws", "community.aws", "community.general"} <= used
     assert used == required
+
+
+def test_the_site_template_includes_the_folder_the_https_tasks_fill():
+    template = (REPO_ROOT / "frontend/nginx/mnist.conf.template").read_text()
+    defaults = yaml.safe_load((ANSIBLE_DIR / "roles/frontend/defaults/main.yml").read_text())
+    assert f"include {defaults['frontend_site_include_dir']}/*.conf;" in template
+
+
+def test_every_role_declares_its_inputs():
+    roles = sorted(p for p in (ANSIBLE_DIR / "roles").iterdir() if (p / "tasks").is_dir())
+    assert [r.name for r in roles if not (r / "meta/argument_specs.yml").exists()] == []

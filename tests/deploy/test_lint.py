@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.deploy import ANSIBLE_DIR
 
-ANSIBLE_DIR = REPO_ROOT / "deploy" / "ansible"
 VENV_BIN = Path(sys.executable).parent
 PLAYBOOKS = ["provision.yml", "site.yml", "rollout.yml", "train.yml", "teardown.yml"]
 ENV = {**os.environ, "ANSIBLE_CONFIG": str(ANSIBLE_DIR / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",

@@ -3,12 +3,16 @@ idempotence, the inventory, least-privilege security groups, and a clean teardow
 
 from __future__ import annotations
 
+import base64
+import copy
 import ipaddress
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -16,15 +20,17 @@ import boto3
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.deploy import ANSIBLE_DIR, deployment_settings, recap
+from tests.deploy.moto_server import VALIDATION_SWITCHES
 from tests.servers import free_port, stop, wait_for_http
 
 pytestmark = [pytest.mark.slow, pytest.mark.aws]
 
-ANSIBLE_DIR = REPO_ROOT / "deploy" / "ansible"
 VENV_BIN = Path(sys.executable).parent
-REGION = "eu-west-1"  # = aws_region in group_vars/all.yml and the inventory's regions
+SETTINGS = deployment_settings()  # what the inventory and the playbooks read
+REGION = SETTINGS["MNIST_AWS_REGION"]
 ADMIN_CIDR = "203.0.113.0/24"
-PROJECT_FILTER = [{"Name": "tag:Project", "Values": ["mnist-webapp"]}]
+PROJECT_FILTER = [{"Name": "tag:Project", "Values": [SETTINGS["MNIST_PROJECT"]]}]
 
 
 def require_loopback(endpoint: str) -> str:
@@ -52,10 +58,12 @@ class Aws:
         self.endpoint = require_loopback(endpoint)
         self.work = work
         self.key = work / "id_ed25519"
+        self.outputs: list[str] = []  # each successful playbook run's output, in order
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.key)],
                        check=True)
         self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+            **{k: v for k, v in os.environ.items()
+               if not k.startswith("AWS_") and k not in SETTINGS},  # deployment.env's values
             "AWS_ENDPOINT_URL": self.endpoint,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
@@ -70,10 +78,18 @@ class Aws:
                          aws_access_key_id="testing", aws_secret_access_key="testing")
             for service in ("ec2", "rds", "ssm"))
 
+    def for_environment(self, name: str) -> Aws:
+        """The same local AWS, acting on another deployment (MNIST_ENVIRONMENT)."""
+        other = copy.copy(self)
+        other.env = {**self.env, "MNIST_ENVIRONMENT": name}
+        other.outputs = []
+        return other
+
     def run(self, program: str, *args: str, **extra_vars) -> subprocess.CompletedProcess:
         variables = {"admin_cidr": ADMIN_CIDR, "ssh_public_key_file": f"{self.key}.pub",
                      "ssh_private_key_file": str(self.key),
-                     "ssh_known_hosts_file": str(self.work / "known_hosts"), **extra_vars}
+                     "ssh_known_hosts_file": str(self.work / "known_hosts"),
+                     "aws_teardown_retry_delay": 2, **extra_vars}
         return subprocess.run([str(VENV_BIN / program), *args, "-e", json.dumps(variables)],
                               cwd=ANSIBLE_DIR, env=self.env, capture_output=True, text=True,
                               timeout=900)
@@ -81,8 +97,8 @@ class Aws:
     def playbook(self, name: str, **extra_vars) -> dict:
         result = self.run("ansible-playbook", name, **extra_vars)
         assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
-        (counts,) = re.findall(r"^localhost\s+:\s+(ok=.*)$", result.stdout, re.MULTILINE)
-        return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts)}
+        self.outputs.append(result.stdout)
+        return recap(result.stdout)["localhost"]
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +106,8 @@ def aws(tmp_path_factory):
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, str(Path(__file__).parent / "moto_server.py"), str(port)],
-        env={**os.environ, "MOTO_AMIS_PATH": str(Path(__file__).parent / "amis.json")},
+        env={**os.environ, **VALIDATION_SWITCHES,
+             "MOTO_AMIS_PATH": str(Path(__file__).parent / "amis.json")},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_for_http(f"http://127.0.0.1:{port}/moto-api/", process=server)
@@ -106,7 +123,9 @@ def provisioned(aws):
 
 @pytest.fixture(scope="module")
 def torn_down(aws, provisioned):
-    return [aws.playbook("teardown.yml"), aws.playbook("teardown.yml")]
+    first = aws.playbook("teardown.yml")
+    first_output = aws.outputs[-1]
+    return [first, aws.playbook("teardown.yml"), first_output]
 
 
 # --- provisioning ------------------------------------------------------------------------------
@@ -139,6 +158,9 @@ def test_network_layout(aws, provisioned):
     (nat,) = [n for n in aws.ec2.describe_nat_gateways()["NatGateways"]
               if n["State"] == "available"]
     assert nat["SubnetId"] in {s["SubnetId"] for s in tiers["public"]}
+    # Its Elastic IP was allocated explicitly and tagged, so that teardown can find it.
+    (address,) = aws.ec2.describe_addresses(Filters=PROJECT_FILTER)["Addresses"]
+    assert address["AllocationId"] == nat["NatGatewayAddresses"][0]["AllocationId"]
     routes = {}
     for table in aws.ec2.describe_route_tables(Filters=PROJECT_FILTER)["RouteTables"]:
         name = {t["Key"]: t["Value"] for t in table["Tags"]}["Name"]
@@ -204,8 +226,8 @@ def test_security_groups_are_exactly_least_privilege(aws, provisioned):
         return rules
 
     assert ingress(groups["bastion"]) == {("tcp", 22, 22, ADMIN_CIDR)}
+    # HTTP only: no certificate is set up, so 443 is not open to nothing.
     assert ingress(groups["frontend"]) == {("tcp", 80, 80, "0.0.0.0/0"),
-                                           ("tcp", 443, 443, "0.0.0.0/0"),
                                            ("tcp", 22, 22, ids["bastion"])}
     assert ingress(groups["backend"]) == {("tcp", 5000, 5000, ids["frontend"]),
                                           ("tcp", 22, 22, ids["bastion"])}
@@ -257,6 +279,19 @@ def test_the_local_aws_refuses_what_aws_refuses(aws, provisioned):
         aws.ec2.delete_security_group(GroupId=groups["bastion"])
     with pytest.raises(ClientError, match=r"dependent object \(.*i-[0-9a-f]+"):  # its instance
         aws.ec2.delete_security_group(GroupId=groups["frontend"])
+    (address,) = aws.ec2.describe_addresses(Filters=PROJECT_FILTER)["Addresses"]
+    with pytest.raises(ClientError, match=r"InvalidIPAddress\.InUse"):  # the live NAT's
+        aws.ec2.release_address(AllocationId=address["AllocationId"])
+    (igw,) = aws.ec2.describe_internet_gateways(Filters=PROJECT_FILTER)["InternetGateways"]
+    vpc_id = igw["Attachments"][0]["VpcId"]
+    with pytest.raises(ClientError, match="mapped public address"):
+        aws.ec2.detach_internet_gateway(InternetGatewayId=igw["InternetGatewayId"], VpcId=vpc_id)
+    public = aws.ec2.describe_subnets(Filters=[*PROJECT_FILTER,
+                                               {"Name": "tag:Tier", "Values": ["public"]}])
+    with pytest.raises(ClientError, match="DependencyViolation"):  # the bastion, the NAT
+        aws.ec2.delete_subnet(SubnetId=public["Subnets"][0]["SubnetId"])
+    with pytest.raises(ClientError, match="DependencyViolation"):
+        aws.ec2.delete_vpc(VpcId=vpc_id)
 
 
 def plain(value):
@@ -282,6 +317,8 @@ def test_inventory_groups_and_connection_settings(aws, provisioned):
     for backend in roles["backend"]:
         host = hostvars[backend["TagMap"]["Name"]]
         assert plain(host["ansible_host"]) == backend["PrivateIpAddress"]
+    # What site.yml's inventory check compares with the deployment.
+    assert {plain(h["placement"]["region"]) for h in hostvars.values()} == {REGION}
 
     # The connection settings as Ansible resolves them (debug runs on the controller only).
     resolved = aws.run("ansible", "all", "-m", "ansible.builtin.debug", "-a",
@@ -305,12 +342,54 @@ def test_inventory_groups_and_connection_settings(aws, provisioned):
             assert proxy.endswith(f"ubuntu@{bastion_ip}")
 
 
+
+def inventory_hosts(aws) -> set[str]:
+    listing = aws.run("ansible-inventory", "--list")
+    assert listing.returncode == 0, listing.stderr[-3000:]
+    return set(json.loads(listing.stdout)["_meta"]["hostvars"])
+
+
+def test_two_environments_side_by_side_each_see_only_their_own(aws, provisioned):
+    """MNIST_ENVIRONMENT selects the deployment for the playbooks and the inventory alike;
+    -e cannot (the inventory would not follow), and an empty or mixed inventory is refused
+    before any host is contacted."""
+    staging = aws.for_environment("staging")
+    assert staging.playbook("provision.yml")["failed"] == 0
+    try:
+        dev_hosts, staging_hosts = inventory_hosts(aws), inventory_hosts(staging)
+        assert len(dev_hosts) == len(staging_hosts) == 4
+        assert all(h.startswith("mnist-webapp-dev-") for h in dev_hosts)
+        assert all(h.startswith("mnist-webapp-staging-") for h in staging_hosts)
+
+        refused = aws.run("ansible-playbook", "site.yml", deploy_environment="staging")
+        assert refused.returncode != 0 and "not with -e" in refused.stdout
+        stranger = aws.work / "stranger.yml"
+        stranger.write_text(json.dumps({"all": {"children": {"backend": {"hosts": {
+            "someone-elses-backend": {"ansible_host": "127.0.0.1", "placement": {
+                "region": REGION}, "tags": {"Project": "mnist-webapp", "Environment": "prod"}},
+        }}}}}))
+        mixed = aws.run("ansible-playbook", "site.yml", "-i", "inventory/aws_ec2.yml",
+                        "-i", str(stranger))
+        assert mixed.returncode != 0 and "someone-elses-backend of other" in mixed.stdout
+    finally:
+        assert staging.playbook("teardown.yml")["failed"] == 0
+    empty = staging.run("ansible-playbook", "site.yml")
+    assert empty.returncode != 0 and "lists 0 bastion" in empty.stdout
+    assert inventory_hosts(aws) == dev_hosts  # the other environment is untouched
+
 # --- teardown ----------------------------------------------------------------------------------
 
 def test_teardown_removes_then_changes_nothing(torn_down):
-    first, second = torn_down
+    first, second, _ = torn_down
     assert first["changed"] > 5 and first["failed"] == 0
     assert second["changed"] == 0 and second["failed"] == 0
+
+
+def test_teardown_waits_out_aws_transient_refusals(torn_down):
+    """The local AWS refuses the first release of the NAT's address after the gateway's
+    deletion, as AWS often does: teardown retried, and nothing is left (test_nothing_is_left)."""
+    output = torn_down[2]
+    assert "FAILED - RETRYING: [localhost]: Release the Elastic IPs" in output
 
 
 def test_nothing_is_left(aws, torn_down):
@@ -338,15 +417,25 @@ def assert_nothing_left(aws) -> None:
 # --- the NAT instance variant and the guard rails ------------------------------------------------
 
 def test_nat_instance_mode_lifecycle(aws, torn_down):
-    first = aws.playbook("provision.yml", nat_mode="instance")
-    second = aws.playbook("provision.yml", nat_mode="instance")
+    """The NAT instance variant, here with a domain for HTTPS (443 opens with it)."""
+    settings = {"nat_mode": "instance", "frontend_domain": "mnist.example.test"}
+    first = aws.playbook("provision.yml", **settings)
+    second = aws.playbook("provision.yml", **settings)
     assert first["changed"] > 10 and second["changed"] == 0
+    (frontend,) = aws.ec2.describe_security_groups(Filters=[
+        *PROJECT_FILTER, {"Name": "tag:Role", "Values": ["frontend"]}])["SecurityGroups"]
+    public = {(p["FromPort"], r["CidrIp"]) for p in frontend["IpPermissions"]
+              for r in p.get("IpRanges", [])}
+    assert public == {(80, "0.0.0.0/0"), (443, "0.0.0.0/0")}
     (nat,) = running_instances(aws)["nat"]
     assert nat["SourceDestCheck"] is False
     private = [t for t in aws.ec2.describe_route_tables(Filters=PROJECT_FILTER)["RouteTables"]
                if any(tag["Value"].endswith("-private") for tag in t["Tags"])]
     (default,) = [r for r in private[0]["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
     assert default["InstanceId"] == nat["InstanceId"]
+    script = base64.b64decode(aws.ec2.describe_instance_attribute(
+        InstanceId=nat["InstanceId"], Attribute="userData")["UserData"]["Value"]).decode()
+    assert "masquerade" in script and "apt-get" not in script  # nothing to install at boot
     assert aws.playbook("teardown.yml")["failed"] == 0
     assert aws.playbook("teardown.yml")["changed"] == 0
     assert_nothing_left(aws)
@@ -356,28 +445,54 @@ HOSTILE_ADMIN_CIDRS = ["", "0.0.0.0/0", "not-a-network", "1.2.3.4/0", "0.0.0.0/1
                       "10.0.0.1/8", "203.0.113.7", "::/0", "203.0.113.7/33"]
 
 
+def interrupt_train_yml_once_it_waits_for_ssh(aws) -> str:
+    """Run train.yml and press Ctrl-C as it waits for SSH: no `always` runs, so its instance
+    and security group are left behind, as after a lost controller. SSH goes nowhere
+    (ProxyCommand=false): the tests address only loopback."""
+    log = aws.work / "train.log"
+    variables = {"admin_cidr": ADMIN_CIDR, "ssh_private_key_file": str(aws.key),
+                 "ssh_known_hosts_file": str(aws.work / "known_hosts"),
+                 "ansible_ssh_common_args": "-o ProxyCommand=false"}
+    with log.open("w") as out:
+        run = subprocess.Popen([str(VENV_BIN / "ansible-playbook"), "train.yml",
+                                "-e", json.dumps(variables)], cwd=ANSIBLE_DIR, env=aws.env,
+                               stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 300
+            while "TASK [Wait for SSH on the training instance]" not in log.read_text():
+                assert run.poll() is None, log.read_text()[-3000:]
+                assert time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(0.5)
+            os.killpg(run.pid, signal.SIGINT)
+            run.wait(timeout=60)
+        finally:
+            if run.poll() is None:
+                os.killpg(run.pid, signal.SIGKILL)
+    return log.read_text()
+
+
+def test_train_yml_refuses_a_gpu_type_it_cannot_use(aws, torn_down):
+    result = aws.run("ansible-playbook", "train.yml", dev_instance_type="g5.xlarge")
+    assert result.returncode != 0 and "has no NVIDIA driver" in result.stdout
+    assert "dev" not in running_instances(aws)
+
+
 def test_teardown_after_an_interrupted_training_run(aws, torn_down):
-    """train.yml killed mid-run leaves its security group and instance: teardown still
-    leaves nothing (the group's rule names the bastion's group, so order matters)."""
+    """train.yml interrupted mid-run leaves its instance (set to end itself at its deadline)
+    and its security group, whose rule names the bastion's group: teardown still leaves
+    nothing."""
     assert aws.playbook("provision.yml")["failed"] == 0
-    groups = {tag["Value"]: g for g in aws.ec2.describe_security_groups(
-        Filters=PROJECT_FILTER)["SecurityGroups"] for tag in g["Tags"] if tag["Key"] == "Role"}
-    bastion = groups["bastion"]
-    tags = [{"Key": "Project", "Value": "mnist-webapp"}, {"Key": "Environment", "Value": "dev"},
-            {"Key": "Role", "Value": "dev"}]
-    dev = aws.ec2.create_security_group(
-        GroupName="mnist-webapp-dev-dev", Description="SSH from the bastion",
-        VpcId=bastion["VpcId"],
-        TagSpecifications=[{"ResourceType": "security-group", "Tags": tags}])["GroupId"]
-    aws.ec2.authorize_security_group_ingress(GroupId=dev, IpPermissions=[{
-        "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
-        "UserIdGroupPairs": [{"GroupId": bastion["GroupId"]}]}])
-    (subnet,) = aws.ec2.describe_subnets(Filters=[
-        *PROJECT_FILTER, {"Name": "tag:Tier", "Values": ["public"]}])["Subnets"][:1]
-    aws.ec2.run_instances(ImageId="ami-0c0ffee0b1e200001", InstanceType="c6i.2xlarge",
-                          MinCount=1, MaxCount=1, SubnetId=subnet["SubnetId"],
-                          SecurityGroupIds=[dev],
-                          TagSpecifications=[{"ResourceType": "instance", "Tags": tags}])
+    interrupt_train_yml_once_it_waits_for_ssh(aws)
+    (dev,) = running_instances(aws)["dev"]
+    behaviour = aws.ec2.describe_instance_attribute(
+        InstanceId=dev["InstanceId"], Attribute="instanceInitiatedShutdownBehavior")
+    assert behaviour["InstanceInitiatedShutdownBehavior"]["Value"] == "terminate"
+    user_data = aws.ec2.describe_instance_attribute(InstanceId=dev["InstanceId"],
+                                                    Attribute="userData")["UserData"]["Value"]
+    assert re.search(r"^shutdown -P \+180 ", base64.b64decode(user_data).decode(), re.MULTILINE)
+    groups = aws.ec2.describe_security_groups(Filters=[*PROJECT_FILTER,
+                                                       {"Name": "tag:Role", "Values": ["dev"]}])
+    assert len(groups["SecurityGroups"]) == 1
     assert aws.playbook("teardown.yml")["failed"] == 0
     assert_nothing_left(aws)
 
