@@ -45,14 +45,6 @@ fcntl.lockf(lock, fcntl.LOCK_EX)
 time.sleep({FIRST_BOOT_LOCK_SECONDS})
 open("{FIRST_BOOT_RELEASED}", "w").write(repr(time.time()))
 """
-FIRST_BOOT_APT_UNIT = """[Unit]
-Description=Lab: a first-boot package run that holds the dpkg lock
-[Service]
-Type=simple
-ExecStart=/usr/local/sbin/lab-first-boot-apt
-[Install]
-WantedBy=multi-user.target
-"""
 PUBLIC_NET = "10.77.1"
 PRIVATE_NET = "10.77.2"
 
@@ -228,26 +220,13 @@ class Lab:
         os.utime(host.root / "var/lib/apt/lists", (a_day_ago, a_day_ago))
         # Like a fresh cloud image's unattended-upgrades: something holds the dpkg lock for
         # longer than apt's 60 s default, from boot on; site.yml must wait it out.
-        script = host.root / "usr/local/sbin/lab-first-boot-apt"
-        script.write_text(FIRST_BOOT_APT_SCRIPT)
-        script.chmod(0o755)
-        unit = host.root / "etc/systemd/system/lab-first-boot-apt.service"
-        unit.write_text(FIRST_BOOT_APT_UNIT)
-        wants = host.root / "etc/systemd/system/multi-user.target.wants"
-        wants.mkdir(parents=True, exist_ok=True)
-        (wants / unit.name).symlink_to(f"/etc/systemd/system/{unit.name}")
+        _boot_service(host.root, "lab-first-boot-apt", FIRST_BOOT_APT_SCRIPT,
+                      "a first-boot package run that holds the dpkg lock", "simple")
 
     def _user_data(self, host: Host, script: str) -> None:
         """cloud-init's part: run the instance's user data once, at boot."""
-        (host.root / "var/lib/lab-user-data").write_text(script)
-        (host.root / "var/lib/lab-user-data").chmod(0o755)
-        unit = host.root / "etc/systemd/system/lab-user-data.service"
-        unit.write_text("[Unit]\nDescription=Lab: the instance's user data (cloud-init's part)\n"
-                        "[Service]\nType=oneshot\nRemainAfterExit=yes\n"
-                        "ExecStart=/var/lib/lab-user-data\n"
-                        "[Install]\nWantedBy=multi-user.target\n")
-        wants = host.root / "etc/systemd/system/multi-user.target.wants"
-        (wants / unit.name).symlink_to(f"/etc/systemd/system/{unit.name}")
+        _boot_service(host.root, "lab-user-data", script,
+                      "the instance's user data (cloud-init's part)", "oneshot")
 
     def start_mirror(self, folder: Path) -> None:
         """Serve ``folder`` at mirror_url from the internet namespace (the hosts' package
@@ -365,6 +344,21 @@ class Lab:
         for ns in reversed(self.namespaces):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+def _boot_service(root: Path, name: str, script: str, description: str, kind: str) -> None:
+    """Install ``script`` in ``root`` as /usr/local/sbin/<name>, run by a service of that name
+    started at every boot (Type=``kind``)."""
+    program = root / "usr/local/sbin" / name
+    program.write_text(script)
+    program.chmod(0o755)
+    (root / f"etc/systemd/system/{name}.service").write_text(
+        f"[Unit]\nDescription=Lab: {description}\n"
+        f"[Service]\nType={kind}\nRemainAfterExit=yes\nExecStart=/usr/local/sbin/{name}\n"
+        "[Install]\nWantedBy=multi-user.target\n")
+    wants = root / "etc/systemd/system/multi-user.target.wants"
+    wants.mkdir(parents=True, exist_ok=True)
+    (wants / f"{name}.service").symlink_to(f"/etc/systemd/system/{name}.service")
 
 
 def run(command: list[str]) -> str:

@@ -48,6 +48,10 @@ def _databases(account_id: str, region: str) -> list:
     return list(rds_backends[account_id][region].databases.values())
 
 
+def _live_instances(backend: EC2Backend) -> list:
+    return [i for i in backend.all_instances() if i.state != "terminated"]
+
+
 def _refuse_groups_in_use(original):
     def delete_security_group(self, name=None, group_id=None):
         group = self.get_security_group_by_name_or_id(group_id or name)
@@ -55,8 +59,8 @@ def _refuse_groups_in_use(original):
             users = [db.db_instance_identifier for db in _databases(self.account_id,
                                                                      self.region_name)
                      if group.id in db.vpc_security_group_ids]
-            users += [i.id for i in self.all_instances() if i.state != "terminated"
-                      and group.id in {g.id for g in i.security_groups}]
+            users += [i.id for i in _live_instances(self)
+                      if group.id in {g.id for g in i.security_groups}]
             users += [other.id for groups in self.groups.values() for other in groups.values()
                       if other.id != group.id and any(
                           (rule.source_group or {}).get("GroupId") == group.id
@@ -69,25 +73,15 @@ def _refuse_groups_in_use(original):
 
 
 def _refuse_subnets_in_use(original):
-    def delete_subnet(self, subnet_id):
-        for db in _databases(self.account_id, self.region_name):
-            group = getattr(db, "db_subnet_group", None)
-            if group is not None and subnet_id in {s.id for s in group._subnets}:
-                raise DependencyViolationError(
-                    f"The subnet '{subnet_id}' has dependencies and cannot be deleted.")
-        return original(self, subnet_id)
-    return delete_subnet
-
-
-def _live_instances(backend: EC2Backend) -> list:
-    return [i for i in backend.all_instances() if i.state != "terminated"]
-
-
-def _refuse_subnets_with_instances(original):
+    """A subnet with live instances, a NAT gateway or an RDS instance's interfaces in it."""
     def delete_subnet(self, subnet_id):
         users = [i.id for i in _live_instances(self) if i.subnet_id == subnet_id]
         users += [g.id for g in self.nat_gateways.values()
                   if g.subnet_id == subnet_id and g.state != "deleted"]
+        users += [db.db_instance_identifier for db in _databases(self.account_id,
+                                                                  self.region_name)
+                  if getattr(db, "db_subnet_group", None) is not None
+                  and subnet_id in {s.id for s in db.db_subnet_group._subnets}]
         if users:
             raise DependencyViolationError(
                 f"The subnet '{subnet_id}' has dependencies and cannot be deleted.")
@@ -201,8 +195,7 @@ def _gp3_baseline(original):
 
 DBInstance.__init__ = _gp3_baseline(DBInstance.__init__)
 EC2Backend.delete_security_group = _refuse_groups_in_use(EC2Backend.delete_security_group)
-EC2Backend.delete_subnet = _refuse_subnets_with_instances(
-    _refuse_subnets_in_use(EC2Backend.delete_subnet))
+EC2Backend.delete_subnet = _refuse_subnets_in_use(EC2Backend.delete_subnet)
 EC2Backend.delete_vpc = _refuse_vpcs_with_leftovers(EC2Backend.delete_vpc)
 EC2Backend.detach_internet_gateway = _refuse_detaching_with_public_addresses(
     EC2Backend.detach_internet_gateway)
