@@ -22,7 +22,8 @@ help:  ## list the targets
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
 
 # --- environments ---------------------------------------------------------------------------
-$(DEV_VENV)/.installed: requirements-dev.txt training/requirements.txt backend/requirements.txt
+$(DEV_VENV)/.installed: requirements-dev.txt training/requirements.txt backend/requirements.txt \
+  serverless/requirements.txt
 	$(PYTHON) -m venv $(DEV_VENV)
 	$(DEV_PY) -m pip install --quiet --upgrade pip
 	$(DEV_PY) -m pip install --quiet -r requirements-dev.txt

@@ -6,7 +6,7 @@ import io
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Request, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -16,9 +16,11 @@ from backend.config import settings_from_env
 from backend.errors import ApiError
 from backend.feedback import admin
 from backend.feedback import api as feedback_api
-from backend.feedback.store import FeedbackStore, database_url
 from backend.metrics import Metrics, get_metrics
 from backend.model_state import ModelState
+
+if TYPE_CHECKING:
+    from backend.feedback.store import FeedbackStore
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,9 @@ def feedback_store(config: Mapping[str, Any]) -> FeedbackStore | None:
     url = config["FEEDBACK_DATABASE_URL"]
     if url == "off":
         return None
+    # Imported here: without feedback no database library is needed (the Lambda package).
+    from backend.feedback.store import FeedbackStore, database_url
+
     return FeedbackStore(database_url(url, config["FEEDBACK_DATABASE_PASSWORD_FILE"]))
 
 

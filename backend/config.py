@@ -6,8 +6,6 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from backend.feedback.store import default_database_url
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The model registry (backend/registry.py): registry.json and a folder per version.
 DEFAULT_MODEL_DIR = REPO_ROOT / "models"
@@ -15,6 +13,12 @@ DEFAULT_MODEL_DIR = REPO_ROOT / "models"
 DEFAULT_MAX_IMAGE_SIDE = 2048
 # The serving limits shared with nginx and compose: one number each (see the file).
 SERVING_ENV = REPO_ROOT / "serving.env"
+
+
+def default_database_url() -> str:
+    """SQLite in the user's data folder: outside the repository, kept across restarts."""
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return f"sqlite:///{base / 'mnist-webapp' / 'feedback.sqlite'}"
 
 
 def serving_defaults(path: Path = SERVING_ENV) -> dict[str, str]:

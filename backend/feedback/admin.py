@@ -25,7 +25,7 @@ from flask import (
 )
 
 from backend.feedback.api import get_store
-from backend.feedback.store import STATUSES, Correction
+from backend.feedback.records import STATUSES, Correction
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 100

@@ -7,15 +7,19 @@ upload. A retry with the same client-made id stores nothing new.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
-from sqlalchemy.exc import SQLAlchemyError
 
 from backend.api import ready_model
 from backend.errors import ApiError, too_large
-from backend.feedback.store import Correction, FeedbackStore
+from backend.feedback.records import Correction
 from backend.feedback.validate import parse_correction, parse_id
 from backend.metrics import get_metrics
 from backend.payload import parse_json
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported only where feedback is on
+    from backend.feedback.store import FeedbackStore
 
 bp = Blueprint("feedback", __name__)
 EXTENSION = "mnist_feedback"
@@ -34,7 +38,7 @@ def get_store() -> FeedbackStore:
     return store
 
 
-def unavailable(exc: SQLAlchemyError) -> ApiError:
+def unavailable(exc: Exception) -> ApiError:
     current_app.logger.error("feedback database error: %s", exc)
     return ApiError(503, "feedback_unavailable",
                     "feedback cannot be stored right now: try again in a moment")
@@ -58,7 +62,7 @@ def add_feedback() -> tuple[Response, int]:
     correction = parse_correction(parse_json(body), known_versions())
     try:
         stored, created = store.add(correction)
-    except SQLAlchemyError as exc:
+    except store.errors as exc:
         raise unavailable(exc) from None
     if not created and not stored.same_content(correction):
         raise ApiError(409, "id_conflict", "another answer was already stored with this id")
@@ -75,7 +79,7 @@ def undo_feedback(correction_id: str) -> Response:
     seconds = current_app.config["FEEDBACK_UNDO_SECONDS"]
     try:
         outcome, version = store.undo(correction_id, seconds)
-    except SQLAlchemyError as exc:
+    except store.errors as exc:
         raise unavailable(exc) from None
     if outcome == "missing":
         raise ApiError(404, "unknown_feedback", "no feedback with this id")

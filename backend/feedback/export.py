@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.feedback.store import FRAME, Correction
+from backend.feedback.records import FRAME, Correction
 
 NOT_A_DIGIT = -1
 

@@ -12,18 +12,19 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
-FRAME = 28  # the model's input side (the stored image is what the model saw)
-IMAGE_BYTES = FRAME * FRAME
-STATUSES = ("new", "accepted", "rejected")
+from backend.feedback.records import FRAME, IMAGE_BYTES, STATUSES, Correction
+
+__all__ = ["FRAME", "IMAGE_BYTES", "STATUSES", "Correction", "FeedbackStore", "corrections",
+           "database_url"]
+
 # Seconds a statement or a lock wait may take: well under gunicorn's timeout (serving.env).
 DATABASE_TIMEOUT_SECONDS = 2
 
@@ -43,44 +44,6 @@ corrections = sa.Table(
 )
 
 
-@dataclass(frozen=True)
-class Correction:
-    id: str
-    model_version: str
-    predicted: int | None
-    corrected: int
-    mode: str
-    image: bytes = field(repr=False)  # IMAGE_BYTES, row-major
-    created_at: datetime | None = None
-    status: str = "new"
-
-    @property
-    def is_confirmation(self) -> bool:
-        """The visitor said the reading was right."""
-        return self.predicted == self.corrected
-
-    @property
-    def pixels(self) -> np.ndarray:
-        return np.frombuffer(self.image, dtype=np.uint8).reshape(FRAME, FRAME)
-
-    def same_content(self, other: Correction) -> bool:
-        """What the client sent is the same (a retry), whatever the server added."""
-        return (self.model_version, self.predicted, self.corrected, self.mode, self.image) == (
-            other.model_version, other.predicted, other.corrected, other.mode, other.image)
-
-    def to_json(self) -> dict:
-        return {"id": self.id, "model_version": self.model_version,
-                "predicted": self.predicted, "corrected": self.corrected, "mode": self.mode,
-                "status": self.status,
-                "created_at": self.created_at.isoformat() if self.created_at else None}
-
-
-def default_database_url() -> str:
-    """SQLite in the user's data folder: outside the repository, kept across restarts."""
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return f"sqlite:///{base / 'mnist-webapp' / 'feedback.sqlite'}"
-
-
 def database_url(url: str, password_file: str | None = None) -> str:
     """``url`` with the password read from ``password_file`` (kept out of the environment)."""
     if not password_file:
@@ -90,6 +53,9 @@ def database_url(url: str, password_file: str | None = None) -> str:
 
 
 class FeedbackStore:
+    # What a call raises when the database cannot answer (the API turns it into a 503).
+    errors: tuple[type[Exception], ...] = (SQLAlchemyError,)
+
     def __init__(self, url: str) -> None:
         self.url = url
         self._engine: Engine | None = None

@@ -17,7 +17,7 @@ from collections.abc import Collection
 import numpy as np
 
 from backend.errors import ApiError, bad_request
-from backend.feedback.store import FRAME, Correction
+from backend.feedback.records import FRAME, Correction
 
 FIELDS = frozenset({"id", "input", "predicted", "corrected", "model_version", "mode"})
 MODES = ("digit", "number")

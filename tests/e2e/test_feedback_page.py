@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from backend.feedback.store import FeedbackStore, default_database_url
+from backend.config import default_database_url
+from backend.feedback.store import FeedbackStore
 from tests.e2e.pointer import draw_digit, draw_with_mouse, first_of_each_digit, number_strokes
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]

@@ -1,0 +1,94 @@
+"""The built function package: reproducible, within Lambda's limits, and working on its own.
+
+The zip is unpacked and run, as Lambda runs it, in an empty virtual environment of the
+runtime's Python version (3.13 here, not the 3.11 of the repository's environments), in a
+fresh process with no PYTHONPATH: every module it loads must come from the package or the
+standard library.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from serverless import build
+from serverless.local import LocalFunction
+from tests.drawings import encode, number_drawing, to_image
+from tests.serverless.events import http_api_event, rest_api_event
+
+pytestmark = [pytest.mark.slow, pytest.mark.serverless]
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory):
+    out = tmp_path_factory.mktemp("package")
+    manifest = build.build(out)
+    print(build.report(manifest))
+    return out / manifest.zip_name, manifest
+
+
+@pytest.fixture(scope="module")
+def function(package, tmp_path_factory):
+    python = build.runtime_python()
+    if python is None:
+        pytest.skip(f"no {build.RUNTIME} here (set SERVERLESS_PYTHON to one)")
+    return LocalFunction(package[0], python, tmp_path_factory.mktemp("function"))
+
+
+def test_the_package_fits_lambda_and_holds_one_model_version(package):
+    zip_path, manifest = package
+    assert manifest.fits
+    assert manifest.unzipped_bytes <= build.UNZIPPED_LIMIT
+    registry = json.loads((build.REPO / "models" / "registry.json").read_text())
+    assert manifest.model_version == registry["production"]["version"]
+    with zipfile.ZipFile(zip_path) as archive:
+        names = archive.namelist()
+        assert sum(i.file_size for i in archive.infolist()) == manifest.unzipped_bytes
+        packaged = json.loads(archive.read("models/registry.json"))
+    assert packaged["production"]["version"] == manifest.model_version
+    assert packaged["candidate"] is None
+    versions = {n.split("/")[2] for n in names if n.startswith("models/cnn-mnist/")}
+    assert versions == {manifest.model_version}
+    assert "backend/lambda_function.py" in names and "serving.env" in names
+    tops = {n.split("/")[0] for n in names}
+    assert not tops & {"sqlalchemy", "alembic", "gunicorn", "psycopg", "bin"}
+    assert not [n for n in names if n.endswith(".pyc")]
+
+
+def test_the_build_is_reproducible(package, tmp_path):
+    again = build.build(tmp_path)
+    assert again.code_sha256 == package[1].code_sha256
+
+
+def test_the_package_answers_in_a_clean_runtime_python(function, digit_png, mnist_test_set):
+    png, label = digit_png
+    images, labels = mnist_test_set
+    rng = np.random.default_rng(3)
+    picks = rng.choice(len(images), 5, replace=False)
+    number = encode(to_image(number_drawing([images[i] for i in picks], rng)[0], "rgba-alpha"))
+    blank = encode(Image.new("RGBA", (200, 200), (0, 0, 0, 0)))
+    events = [
+        http_api_event("POST", "/predict", png, {"Content-Type": "image/png"},
+                       base64_encoded=True),
+        rest_api_event("POST", "/predict/number", number, {"Content-Type": "image/png"},
+                       base64_encoded=True),
+        http_api_event("POST", "/predict", blank, {"Content-Type": "image/png"},
+                       base64_encoded=True),
+        rest_api_event("POST", "/predict", '{"image": ', {"Content-Type": "application/json"}),
+    ]
+    run = function.cold_start(events)
+    print(f"cold start in {run.python}: {run.total_s:.2f} s (interpreter "
+          f"{run.interpreter_s:.2f}, import + model {run.import_and_load_s:.2f}, first "
+          f"prediction {run.first_prediction_s:.3f})")
+    assert run.python.startswith(build.RUNTIME.removeprefix("python") + ".")
+    assert run.outside_package == []
+    answers = [(r["statusCode"], json.loads(r["body"])) for r in run.responses]
+    assert answers[0][0] == 200 and answers[0][1]["digit"] == label
+    assert answers[1][0] == 200
+    assert answers[1][1]["number"] == "".join(str(labels[i]) for i in picks)
+    assert answers[2][0] == 422 and answers[2][1]["error"]["code"] == "empty_drawing"
+    assert answers[3][0] == 400
