@@ -91,6 +91,17 @@ train-aws: dev  ## run the notebook on a temporary AWS instance and fetch the mo
 teardown: dev  ## remove everything provision.yml created
 	$(ANSIBLE) teardown.yml $(ANSIBLE_ARGS)
 
+# --- serverless (AWS Lambda behind an API Gateway HTTP API; see the README) --------------------
+.PHONY: serverless-package serverless serverless-rollback serverless-teardown
+serverless-package: dev  ## build/serverless/: the Lambda package of VERSION (default production)
+	$(DEV_PY) -m serverless.build $(if $(VERSION),--version $(VERSION))
+serverless: serverless-package  ## deploy the package to Lambda + HTTP API, print the URL
+	$(ANSIBLE) serverless.yml $(ANSIBLE_ARGS)
+serverless-rollback: dev  ## the API serves the function version before the live one
+	$(ANSIBLE) serverless-rollback.yml $(ANSIBLE_ARGS)
+serverless-teardown: dev  ## remove the serverless stack and its package bucket
+	$(ANSIBLE) serverless-teardown.yml $(ANSIBLE_ARGS)
+
 # --- model versions (models/registry.json; running backends follow within seconds) ----------
 VERSIONS := $(SERVE_VENV)/bin/python -m backend.versions
 VERSION ?=
@@ -135,7 +146,7 @@ train: dev  ## the full notebook run (CORRECTIONS=<npz> to learn from visitors' 
 	  ../$(DEV_PY) -m papermill mnist_cnn.ipynb mnist_cnn.ipynb --log-output \
 	  $(if $(strip $(CORRECTIONS)),-p CORRECTIONS $(abspath $(strip $(CORRECTIONS))))
 
-.PHONY: bench bench-hostile bench-zipcodes bench-rollout
+.PHONY: bench bench-hostile bench-zipcodes bench-rollout bench-serverless
 bench: test-packages dev serve-env  ## load benchmark: three payloads and the naive app (req/s, p50/p99, RSS)
 	$(DEV_PY) -m benchmarks.load
 bench-hostile: dev serve-env  ## two attackers beside a legitimate client (times, p99, peak RSS)
@@ -144,3 +155,5 @@ bench-zipcodes: dev  ## number mode on 1,000 ZIP codes written as pen strokes
 	source scripts/mnist-env.sh && $(DEV_PY) -m benchmarks.zipcodes
 bench-rollout: test-packages dev serve-env  ## promote and roll back under wrk at 16 connections
 	$(DEV_PY) -m benchmarks.rollout
+bench-serverless: dev  ## the Lambda package's sizes and its cold start in a clean python3.13
+	$(DEV_PY) -m benchmarks.serverless

@@ -73,6 +73,7 @@ class Manifest:
     unzipped_bytes: int
     pruned_bytes: int
     code_sha256: str  # base64 of the zip's SHA-256, as Lambda reports CodeSha256
+    s3_key: str  # where serverless.yml uploads it: a new package is a new key
 
     @property
     def fits(self) -> bool:
@@ -172,11 +173,13 @@ def build(out: Path = DEFAULT_OUT, models_dir: Path = REPO / "models",
         unzipped = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
         zip_path = out / f"function-{model_version}.zip"
         write_zip(root, zip_path)
-    digest = hashlib.sha256(zip_path.read_bytes()).digest()
+    digest = hashlib.sha256(zip_path.read_bytes())
     manifest = Manifest(model=model, model_version=model_version, runtime=RUNTIME,
                         architecture=ARCHITECTURE, zip_name=zip_path.name,
                         zipped_bytes=zip_path.stat().st_size, unzipped_bytes=unzipped,
-                        pruned_bytes=pruned, code_sha256=base64.b64encode(digest).decode())
+                        pruned_bytes=pruned,
+                        code_sha256=base64.b64encode(digest.digest()).decode(),
+                        s3_key=f"{model}/{model_version}/{digest.hexdigest()[:16]}.zip")
     (out / "manifest.json").write_text(json.dumps(asdict(manifest), indent=2) + "\n")
     if not manifest.fits:
         raise SystemExit(f"{zip_path.name}: {unzipped:,} bytes unzipped, over Lambda's "

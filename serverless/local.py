@@ -48,9 +48,11 @@ class LocalFunction:
         """A fresh process: import the handler, then answer ``events`` in order."""
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
             json.dump(events, handle)
-        # Only what Lambda's environment would hold: no PYTHONPATH, no user site-packages.
+        # Only what Lambda's environment would hold: no PYTHONPATH, no user site-packages,
+        # and no bytecode cache: /var/task is read-only there, so every cold start compiles
+        # the modules it imports (the package ships none: see serverless/build.py).
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(self.task_root),
-               "LAMBDA_TASK_ROOT": str(self.task_root)}
+               "LAMBDA_TASK_ROOT": str(self.task_root), "PYTHONDONTWRITEBYTECODE": "1"}
         try:
             result = subprocess.run([str(self.python), "-s", str(COLDSTART),
                                      str(self.task_root), handle.name, repr(time.time())],

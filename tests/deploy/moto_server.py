@@ -20,7 +20,8 @@ that a teardown in the wrong order fails here as it would on a real account:
 It also injects AWS's transient states: a new NAT gateway is `pending` for its first
 NAT_PENDING_POLLS descriptions, and the first release of an Elastic IP after its NAT gateway's
 deletion fails (AWS frees the address a little later). Start it with VALIDATION_SWITCHES in
-the environment so that moto also checks instance types, AMIs and key pairs.
+the environment so that moto also checks instance types, AMIs and key pairs. CloudFormation
+gains the serverless stack's resource types and AWS's update rule (moto_cloudformation.py).
 
     python tests/deploy/moto_server.py PORT
 """
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from pathlib import Path
 
 from moto.ec2 import utils as ec2_utils
 from moto.ec2.exceptions import DependencyViolationError, EC2ClientError
@@ -208,6 +210,11 @@ RDSBackend.delete_subnet_group = _refuse_subnet_groups_in_use(RDSBackend.delete_
 
 def main() -> None:
     port = int(sys.argv[1])
+    # This file runs as a script; moto's models want a dotted module name.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from tests.deploy.moto_cloudformation import install
+
+    install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     print(f"moto listening on 127.0.0.1:{port}", flush=True)
