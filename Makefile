@@ -92,11 +92,13 @@ teardown: dev  ## remove everything provision.yml created
 	$(ANSIBLE) teardown.yml $(ANSIBLE_ARGS)
 
 # --- serverless (AWS Lambda behind an API Gateway HTTP API; see the README) --------------------
-.PHONY: serverless-package serverless serverless-rollback serverless-teardown
+.PHONY: serverless-package serverless serverless-local serverless-rollback serverless-teardown
 serverless-package: dev  ## build/serverless/: the Lambda package of VERSION (default production)
 	$(DEV_PY) -m serverless.build $(if $(VERSION),--version $(VERSION))
 serverless: serverless-package  ## deploy the package to Lambda + HTTP API, print the URL
 	$(ANSIBLE) serverless.yml $(ANSIBLE_ARGS)
+serverless-local: serverless-package  ## the package behind a local API Gateway on 127.0.0.1:9000
+	$(DEV_PY) -m serverless.local
 serverless-rollback: dev  ## the API serves the function version before the live one
 	$(ANSIBLE) serverless-rollback.yml $(ANSIBLE_ARGS)
 serverless-teardown: dev  ## remove the serverless stack and its package bucket

@@ -102,3 +102,26 @@ def postgres_url() -> str:
     yield url
     stop(process)
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def function_package(tmp_path_factory):
+    """The Lambda package of the production version (serverless/build.py), built once."""
+    from serverless import build
+
+    out = tmp_path_factory.mktemp("function-package")
+    manifest = build.build(out)
+    print(build.report(manifest))
+    return out / manifest.zip_name, manifest
+
+
+@pytest.fixture(scope="session")
+def local_function(function_package, tmp_path_factory):
+    """That package unpacked into an empty virtual environment of the runtime's Python."""
+    from serverless import build
+    from serverless.local import LocalFunction
+
+    python = build.runtime_python()
+    if python is None:
+        pytest.skip(f"no {build.RUNTIME} here (set SERVERLESS_PYTHON to one)")
+    return LocalFunction(function_package[0], python, tmp_path_factory.mktemp("function"))

@@ -77,10 +77,13 @@ def start_gunicorn(port: int, *, workers: int = 2, log_path: Path | None = None,
 
 
 def start_nginx(run_dir: Path, port: int, backends: str, log_path: Path | None = None,
-                model_root: Path | None = None) -> subprocess.Popen:
-    """The frontend tier: nginx with the project's site config (scripts/nginx-local.sh)."""
+                model_root: Path | None = None,
+                settings: dict[str, str] | None = None) -> subprocess.Popen:
+    """The frontend tier: nginx with the project's site config (scripts/nginx-local.sh);
+    ``settings``: the template's settings (API_ORIGIN, ...) beside the environment's."""
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
-    env = {**os.environ, **({"MODEL_ROOT": str(model_root)} if model_root else {})}
+    env = {**os.environ, **({"MODEL_ROOT": str(model_root)} if model_root else {}),
+           **(settings or {})}
     return subprocess.Popen(
         [str(REPO_ROOT / "scripts" / "nginx-local.sh"), str(run_dir), str(port), backends],
         cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,

@@ -35,6 +35,16 @@ for name in $settings; do
   esac
 done
 
+# API_ORIGIN (optional): a separate origin the page calls, e.g. the serverless API
+# (frontend/static/config.js apiBase); the Content-Security-Policy then lets the page reach it.
+API_ORIGIN=${API_ORIGIN:-}
+CONNECT_SRC_EXTRA=""
+if [ -n "$API_ORIGIN" ]; then
+  echo "$API_ORIGIN" | grep -Eqx 'https?://[A-Za-z0-9.-]+(:[0-9]+)?' ||
+    { echo "render.sh: API_ORIGIN must be an origin (https://host[:port]): '$API_ORIGIN'" >&2; exit 2; }
+  CONNECT_SRC_EXTRA=" $API_ORIGIN"
+fi
+
 # A backend is only taken out of rotation after several failures in a row, never for one
 # slow answer (an overloaded but healthy backend must not be ejected).
 UPSTREAM_SERVERS=""
@@ -43,7 +53,7 @@ for backend in $(echo "$BACKENDS" | tr ',' ' '); do
 done
 
 cp "$template" "$output.tmp"
-for name in $settings UPSTREAM_SERVERS; do
+for name in $settings UPSTREAM_SERVERS CONNECT_SRC_EXTRA; do
   eval "value=\${$name}"
   sed -i -e "s|\${$name}|$value|g" "$output.tmp"
 done

@@ -27,14 +27,12 @@ ROUTES = {"POST /predict", "POST /predict/number", "GET /models", "OPTIONS /{pro
 
 
 @pytest.fixture(scope="module")
-def packages(tmp_path_factory):
+def packages(function_package, tmp_path_factory):
     """The production version's package, then one of the earlier version (a new release)."""
     registry = json.loads((build.REPO / "models" / "registry.json").read_text())
-    built = []
-    for version in (registry["production"]["version"], registry["history"][0]):
-        out = tmp_path_factory.mktemp(f"package-{version}")
-        built.append((out, build.build(out, version=version)))
-    return built
+    earlier = tmp_path_factory.mktemp("package-earlier")
+    return [(function_package[0].parent, function_package[1]),
+            (earlier, build.build(earlier, version=registry["history"][0]))]
 
 
 @pytest.fixture(scope="module")

@@ -16,31 +16,14 @@ import pytest
 from PIL import Image
 
 from serverless import build
-from serverless.local import LocalFunction
 from tests.drawings import encode, number_drawing, to_image
 from tests.serverless.events import http_api_event, rest_api_event
 
 pytestmark = [pytest.mark.slow, pytest.mark.serverless]
 
 
-@pytest.fixture(scope="module")
-def package(tmp_path_factory):
-    out = tmp_path_factory.mktemp("package")
-    manifest = build.build(out)
-    print(build.report(manifest))
-    return out / manifest.zip_name, manifest
-
-
-@pytest.fixture(scope="module")
-def function(package, tmp_path_factory):
-    python = build.runtime_python()
-    if python is None:
-        pytest.skip(f"no {build.RUNTIME} here (set SERVERLESS_PYTHON to one)")
-    return LocalFunction(package[0], python, tmp_path_factory.mktemp("function"))
-
-
-def test_the_package_fits_lambda_and_holds_one_model_version(package):
-    zip_path, manifest = package
+def test_the_package_fits_lambda_and_holds_one_model_version(function_package):
+    zip_path, manifest = function_package
     assert manifest.fits
     assert manifest.unzipped_bytes <= build.UNZIPPED_LIMIT
     registry = json.loads((build.REPO / "models" / "registry.json").read_text())
@@ -59,12 +42,13 @@ def test_the_package_fits_lambda_and_holds_one_model_version(package):
     assert not [n for n in names if n.endswith(".pyc")]
 
 
-def test_the_build_is_reproducible(package, tmp_path):
+def test_the_build_is_reproducible(function_package, tmp_path):
     again = build.build(tmp_path)
-    assert again.code_sha256 == package[1].code_sha256
+    assert again.code_sha256 == function_package[1].code_sha256
 
 
-def test_the_package_answers_in_a_clean_runtime_python(function, digit_png, mnist_test_set):
+def test_the_package_answers_in_a_clean_runtime_python(local_function, digit_png,
+                                                       mnist_test_set):
     png, label = digit_png
     images, labels = mnist_test_set
     rng = np.random.default_rng(3)
@@ -80,7 +64,7 @@ def test_the_package_answers_in_a_clean_runtime_python(function, digit_png, mnis
                        base64_encoded=True),
         rest_api_event("POST", "/predict", '{"image": ', {"Content-Type": "application/json"}),
     ]
-    run = function.cold_start(events)
+    run = local_function.cold_start(events)
     print(f"cold start in {run.python}: {run.total_s:.2f} s (interpreter "
           f"{run.interpreter_s:.2f}, import + model {run.import_and_load_s:.2f}, first "
           f"prediction {run.first_prediction_s:.3f})")

@@ -1,0 +1,109 @@
+"""A local stand-in for the API Gateway HTTP API in front of the function (`make serverless-local`).
+
+``python -s gateway.py TASK_ROOT PORT ROUTE...``: serves 127.0.0.1:PORT and turns each request
+that matches one of the ROUTEs ("POST /predict", "OPTIONS /{proxy+}": the template's route
+keys) into an HTTP API payload 2.0 event for the package's handler, as API Gateway does: text
+bodies as text, others base64-encoded, headers lower-cased, the same 404 for unrouted paths
+and 413 for bodies over its 10 MB. Run it with the runtime's Python in an empty environment
+(serverless/local.py does) and the page, curl or a test talk to the function as on AWS.
+Standard library only.
+"""
+
+import base64
+import json
+import re
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PAYLOAD_LIMIT = 10 * 1024 * 1024  # an HTTP API's request limit
+TEXT_TYPES = re.compile(r"^(text/|application/(json|xml|javascript|x-www-form-urlencoded))")
+
+
+def route_pattern(key):
+    """'POST /predict' -> (method, regex); {name} matches a segment, {name+} the rest."""
+    method, path = key.split(" ", 1)
+    regex = re.sub(r"\\\{[A-Za-z]+\\\+\\\}", ".+", re.escape(path))
+    regex = re.sub(r"\\\{[A-Za-z]+\\\}", "[^/]+", regex)
+    return method, re.compile(f"^{regex}$")
+
+
+def make_event(method, path, query, headers, body, source_ip, route_key):
+    content_type = headers.get("content-type", "")
+    text = bool(body) and bool(TEXT_TYPES.match(content_type))
+    event = {
+        "version": "2.0", "routeKey": route_key, "rawPath": path, "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "000000000000", "apiId": "local", "stage": "$default",
+            "domainName": headers.get("host", "127.0.0.1"), "domainPrefix": "local",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": source_ip, "userAgent": headers.get("user-agent", "")},
+            "requestId": str(uuid.uuid4()), "routeKey": route_key,
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
+            "timeEpoch": int(time.time() * 1000),
+        },
+        "isBase64Encoded": bool(body) and not text,
+    }
+    if body:
+        event["body"] = body.decode("utf-8", "replace") if text else base64.b64encode(
+            body).decode()
+    return event
+
+
+def serve(handler, port, routes):
+    patterns = [(key, *route_pattern(key)) for key in routes]
+    one_at_a_time = threading.Lock()  # a function instance handles one event at a time
+
+    class Gateway(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def answer(self, status, headers, body):
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def handle_one(self):
+            path, _, query = self.path.partition("?")
+            key = next((k for k, m, rx in patterns if m == self.command and rx.match(path)),
+                       None)
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > PAYLOAD_LIMIT:
+                self.close_connection = True
+                return self.answer(413, {"Content-Type": "application/json"},
+                                   b'{"message":"Request Entity Too Large"}')
+            body = self.rfile.read(length) if length else b""
+            if key is None:
+                return self.answer(404, {"Content-Type": "application/json"},
+                                   b'{"message":"Not Found"}')
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            event = make_event(self.command, path, query, headers, body,
+                               self.client_address[0], key)
+            with one_at_a_time:
+                response = handler(event, None)
+            data = response.get("body") or ""
+            data = base64.b64decode(data) if response.get("isBase64Encoded") else data.encode()
+            self.answer(response["statusCode"], response.get("headers") or {}, data)
+
+        # http.server dispatches on do_<METHOD>: every method goes through one route table.
+        do_GET = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = handle_one  # noqa: N815
+
+        def log_message(self, format, *args):
+            sys.stderr.write("gateway: " + format % args + "\n")
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Gateway)
+    print(json.dumps({"listening": f"http://127.0.0.1:{server.server_port}"}), flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    task_root, port, *route_keys = sys.argv[1:]
+    sys.path.insert(0, task_root)
+    from backend import lambda_function
+
+    serve(lambda_function.handler, int(port), route_keys)
