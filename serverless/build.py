@@ -3,12 +3,18 @@
 The zip holds the backend (the same code gunicorn serves), its serving requirements as
 manylinux wheels for Lambda's Python runtime, serving.env and one model version from the
 registry (production unless ``--version`` names another), with a registry.json that serves
-only it. Built reproducibly: pinned wheels, sorted entries, fixed timestamps, no bytecode; the
-same inputs give the same bytes and the same CodeSha256.
+only it. Built reproducibly: pinned wheels, sorted entries, fixed timestamps, hash-based
+bytecode; the same inputs give the same bytes and the same CodeSha256.
 
 Lambda limits a function to 250 MiB unzipped (262,144,000 bytes), layers included, and a zip
 sent straight to its API to 50 MiB; larger zips go through S3, as serverless.yml does. The
 build refuses a package over the unzipped limit and prints both sizes.
+
+Lambda's /var/task is read-only, so Python can never cache the bytecode it compiles there:
+without it every cold start compiles each module it imports (about 0.6 s here). With the
+runtime's Python at hand (``runtime_python``), the build runs the package once on a few
+representative requests and ships bytecode (hash-checked against its source, so never
+stale) for exactly the modules that run imported; the run also proves the package answers.
 """
 
 from __future__ import annotations
@@ -46,9 +52,20 @@ NOT_IN_FUNCTION = {"gunicorn", "sqlalchemy", "alembic", "psycopg"}
 # Files of the wheels the function never loads, each checked by the package test (the app
 # imports and predicts without them): LiteRT's GPU accelerator, its CompiledModel runtime
 # (the backend uses the Interpreter), NPU compiler plugins and command-line tools; OpenCV's
-# Haar cascades; the libraries' own test suites; console scripts (bin/, for the build host).
+# Haar cascades; the libraries' own test suites; console scripts (bin/, for the build host);
+# type stubs, C headers and NumPy's Fortran wrapper generator (for developers, never loaded);
+# Pillow's AVIF and WebP codecs and its font renderer: the backend opens PNG and JPEG only
+# (AVIF and WebP are refused, 415, by their signatures) and draws no text, and Pillow treats
+# a codec it cannot load as one it does not have.
 PRUNE = (
+    "PIL/_avif.*", "pillow.libs/libavif-*",
+    "PIL/_webp.*", "pillow.libs/libwebp*", "pillow.libs/libsharpyuv-*",
+    "PIL/_imagingft.*", "pillow.libs/libfreetype-*", "pillow.libs/libharfbuzz-*",
+    "pillow.libs/libbrotli*",
     "bin/*",
+    "*.pyi",
+    "numpy/_core/include/*",
+    "numpy/f2py/*",
     "ai_edge_litert/libLiteRtWebGpuAccelerator.so",
     "ai_edge_litert/libLiteRt.so",
     "ai_edge_litert/vendors/*",
@@ -72,6 +89,7 @@ class Manifest:
     zipped_bytes: int
     unzipped_bytes: int
     pruned_bytes: int
+    bytecode_modules: int  # modules shipped compiled (0: no runtime Python at build time)
     code_sha256: str  # base64 of the zip's SHA-256, as Lambda reports CodeSha256
     s3_key: str  # where serverless.yml uploads it: a new package is a new key
 
@@ -150,6 +168,66 @@ def copy_model(root: Path, models_dir: Path, version: str | None) -> tuple[str, 
     return store.registry.model, version
 
 
+def warm_up_events() -> list[tuple[dict, int]]:
+    """What a function usually answers, each with the status it must get: canvas PNGs (file
+    and data URL), a JPEG photo, a number, the model list, a preflight, a bad request."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from serverless.events import http_api_event
+
+    def drawing(mode: str, strokes: list[tuple[int, int, int, int]], fmt: str) -> bytes:
+        image = Image.new(mode, (200, 140), (0, 0, 0, 0) if mode == "RGBA" else "white")
+        pen = ImageDraw.Draw(image)
+        for stroke in strokes:
+            pen.line(stroke, fill="black", width=12)
+        buffer = io.BytesIO()
+        image.save(buffer, fmt)
+        return buffer.getvalue()
+
+    one = drawing("RGBA", [(100, 20, 100, 120)], "PNG")
+    photo = drawing("RGB", [(100, 20, 100, 120)], "JPEG")
+    eleven = drawing("RGBA", [(60, 20, 60, 120), (140, 20, 140, 120)], "PNG")
+    data_url = "data:image/png;base64," + base64.b64encode(one).decode()
+    png, jpeg = {"Content-Type": "image/png"}, {"Content-Type": "image/jpeg"}
+    return [
+        (http_api_event("POST", "/predict", one, png, base64_encoded=True), 200),
+        (http_api_event("POST", "/predict", json.dumps({"image": data_url}),
+                        {"Content-Type": "application/json"}), 200),
+        (http_api_event("POST", "/predict", photo, jpeg, base64_encoded=True), 200),
+        (http_api_event("POST", "/predict/number", eleven, png, base64_encoded=True), 200),
+        (http_api_event("GET", "/models"), 200),
+        (http_api_event("OPTIONS", "/predict", None, {
+            "Origin": "https://page.example", "Access-Control-Request-Method": "POST"}), 200),
+        (http_api_event("POST", "/predict", "{", {"Content-Type": "application/json"}), 400),
+    ]
+
+
+# Run by the runtime's Python in the package's root: relative names, so no build folder is
+# written into the bytecode and two builds give the same bytes.
+_COMPILE = """
+import importlib.util, py_compile, sys
+for source in sys.argv[1:]:
+    py_compile.compile(source, cfile=importlib.util.cache_from_source(source), dfile=source,
+                       doraise=True, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+"""
+
+
+def compile_bytecode(root: Path, python: str) -> int:
+    """Bytecode for the modules the warm-up requests import; how many."""
+    from serverless.local import LocalFunction
+
+    events, statuses = zip(*warm_up_events(), strict=True)
+    with tempfile.TemporaryDirectory(prefix="lambda-warm-up-") as tmp:
+        run = LocalFunction(root, python, Path(tmp) / "env").cold_start(list(events))
+    got = tuple(r["statusCode"] for r in run.responses)
+    if got != statuses:
+        raise SystemExit(f"the package answers {got}, not {statuses}: {run.responses}")
+    subprocess.run([python, "-c", _COMPILE, *run.package_modules], cwd=root, check=True)
+    return len(run.package_modules)
+
+
 def write_zip(root: Path, zip_path: Path) -> None:
     with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
@@ -170,6 +248,8 @@ def build(out: Path = DEFAULT_OUT, models_dir: Path = REPO / "models",
         pruned = prune(root)
         copy_backend(root)
         model, model_version = copy_model(root, models_dir, version)
+        python = runtime_python()
+        compiled = compile_bytecode(root, python) if python else 0
         unzipped = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
         zip_path = out / f"function-{model_version}.zip"
         write_zip(root, zip_path)
@@ -177,7 +257,7 @@ def build(out: Path = DEFAULT_OUT, models_dir: Path = REPO / "models",
     manifest = Manifest(model=model, model_version=model_version, runtime=RUNTIME,
                         architecture=ARCHITECTURE, zip_name=zip_path.name,
                         zipped_bytes=zip_path.stat().st_size, unzipped_bytes=unzipped,
-                        pruned_bytes=pruned,
+                        pruned_bytes=pruned, bytecode_modules=compiled,
                         code_sha256=base64.b64encode(digest.digest()).decode(),
                         s3_key=f"{model}/{model_version}/{digest.hexdigest()[:16]}.zip")
     (out / "manifest.json").write_text(json.dumps(asdict(manifest), indent=2) + "\n")
@@ -197,6 +277,8 @@ def report(manifest: Manifest) -> str:
             f"  unzipped {manifest.unzipped_bytes / mib:6.1f} MiB "
             f"({manifest.unzipped_bytes:,} bytes; limit {UNZIPPED_LIMIT / mib:.0f} MiB, "
             f"{manifest.pruned_bytes / mib:.1f} MiB pruned)\n"
+            f"  bytecode {manifest.bytecode_modules} modules"
+            f"{'' if manifest.bytecode_modules else f' (no {RUNTIME} to compile with)'}\n"
             f"  CodeSha256 {manifest.code_sha256}")
 
 

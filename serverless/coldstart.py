@@ -3,9 +3,10 @@
 ``python -s coldstart.py TASK_ROOT EVENTS_JSON LAUNCH_EPOCH``: puts TASK_ROOT first on
 sys.path (Lambda's /var/task), imports the handler module (which loads the model, as in
 Lambda's init phase), invokes it with each event of the list in turn and prints one JSON
-line: the seconds the interpreter, the import and the first event took, the responses and
+line: the seconds the interpreter, the import and the first event took, the responses,
 every module file loaded from outside the package and the standard library (there must be
-none). Standard library only: it must not need the repository.
+none) and the package's source files it imported (the build compiles those). Standard
+library only: it must not need the repository.
 """
 
 import json
@@ -28,10 +29,11 @@ answered = time.perf_counter()
 responses += [lambda_function.handler(event, None) for event in events[1:]]
 
 stdlib = (sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"])
-outside = sorted({getattr(m, "__file__", None) or "" for m in list(sys.modules.values())}
-                 - {""})
-outside = [f for f in outside if not f.startswith((task_root, *stdlib)) and f != __file__]
+files = sorted({getattr(m, "__file__", None) or "" for m in list(sys.modules.values())} - {""})
+outside = [f for f in files if not f.startswith((task_root, *stdlib)) and f != __file__]
+root = task_root.rstrip("/") + "/"
+package_modules = [f[len(root):] for f in files if f.startswith(root) and f.endswith(".py")]
 print(json.dumps({"python": sys.version.split()[0], "interpreter_s": interpreter_s,
                   "import_and_load_s": loaded - started,
                   "first_prediction_s": answered - loaded, "responses": responses,
-                  "outside_package": outside}))
+                  "outside_package": outside, "package_modules": package_modules}))

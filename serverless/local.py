@@ -48,6 +48,7 @@ class ColdStart:
     first_prediction_s: float
     responses: list[dict]
     outside_package: list[str]
+    package_modules: list[str]  # the package's source files it imported, relative
 
     @property
     def total_s(self) -> float:
@@ -56,15 +57,19 @@ class ColdStart:
 
 
 class LocalFunction:
-    """An unpacked package and a clean environment to run it in."""
+    """A package's files (Lambda's /var/task) and an empty environment to run them in."""
 
-    def __init__(self, zip_path: Path, python: str, workdir: Path) -> None:
-        self.task_root = workdir / "task"
-        with zipfile.ZipFile(zip_path) as archive:
-            archive.extractall(self.task_root)
-        env_dir = workdir / "env"
+    def __init__(self, task_root: Path, python: str, env_dir: Path) -> None:
+        self.task_root = task_root
         subprocess.run([python, "-m", "venv", "--without-pip", str(env_dir)], check=True)
         self.python = env_dir / "bin" / "python"
+
+    @classmethod
+    def unpack(cls, zip_path: Path, python: str, workdir: Path) -> LocalFunction:
+        """The zip unpacked into ``workdir``/task, with its environment in ``workdir``/env."""
+        with zipfile.ZipFile(zip_path) as archive:
+            archive.extractall(workdir / "task")
+        return cls(workdir / "task", python, workdir / "env")
 
     def environment(self, settings: Mapping[str, str] | None = None) -> dict[str, str]:
         """Only what Lambda's environment would hold, plus the function's ``settings``: no
@@ -123,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.package_dir / "local"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir()
-    function = LocalFunction(args.package_dir / manifest["zip_name"], python, workdir)
+    function = LocalFunction.unpack(args.package_dir / manifest["zip_name"], python, workdir)
     print(f"model {manifest['model_version']} in {python}; the page: apiBase "
           f"http://127.0.0.1:{args.port} in frontend/static/config.js, and "
           f"API_ORIGIN=http://127.0.0.1:{args.port} for its nginx", flush=True)

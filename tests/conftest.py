@@ -124,4 +124,5 @@ def local_function(function_package, tmp_path_factory):
     python = build.runtime_python()
     if python is None:
         pytest.skip(f"no {build.RUNTIME} here (set SERVERLESS_PYTHON to one)")
-    return LocalFunction(function_package[0], python, tmp_path_factory.mktemp("function"))
+    return LocalFunction.unpack(function_package[0], python,
+                                tmp_path_factory.mktemp("function"))

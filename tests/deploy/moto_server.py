@@ -16,7 +16,10 @@ that a teardown in the wrong order fails here as it would on a real account:
   internet gateway left, detaching the gateway while public addresses remain mapped in the
   VPC: DependencyViolation;
 - releasing an Elastic IP still associated (an instance, a live NAT gateway):
-  InvalidIPAddress.InUse.
+  InvalidIPAddress.InUse;
+- a Lambda function whose package unpacks to more than 262,144,000 bytes (250 MiB), or a zip
+  over 50 MiB sent in the request itself: InvalidParameterValueException /
+  RequestEntityTooLargeException.
 It also injects AWS's transient states: a new NAT gateway is `pending` for its first
 NAT_PENDING_POLLS descriptions, and the first release of an Elastic IP after its NAT gateway's
 deletion fails (AWS frees the address a little later). Start it with VALIDATION_SWITCHES in
@@ -28,10 +31,14 @@ gains the serverless stack's resource types and AWS's update rule (moto_cloudfor
 
 from __future__ import annotations
 
+import io
 import signal
 import sys
+import zipfile
 from pathlib import Path
 
+from moto.awslambda import models as lambda_models
+from moto.awslambda.exceptions import InvalidParameterValueException, LambdaClientError
 from moto.ec2 import utils as ec2_utils
 from moto.ec2.exceptions import DependencyViolationError, EC2ClientError
 from moto.ec2.models import EC2Backend
@@ -206,6 +213,34 @@ EC2Backend.create_nat_gateway = _nat_gateways_start_pending(EC2Backend.create_na
 EC2Backend.describe_nat_gateways = _nat_gateways_become_available(
     EC2Backend.describe_nat_gateways)
 RDSBackend.delete_subnet_group = _refuse_subnet_groups_in_use(RDSBackend.delete_subnet_group)
+
+
+LAMBDA_UNZIPPED_LIMIT = 262_144_000
+LAMBDA_DIRECT_ZIP_LIMIT = 52_428_800
+
+
+def _refuse_oversized_packages(original, direct: bool):
+    """Lambda's package limits, which moto does not check."""
+
+    def content(source):
+        code = original(source)
+        if direct and code[1] > LAMBDA_DIRECT_ZIP_LIMIT:
+            raise LambdaClientError("RequestEntityTooLargeException",
+                                    "Request must be smaller than 69905067 bytes for the "
+                                    "CreateFunction operation")
+        with zipfile.ZipFile(io.BytesIO(code[0])) as archive:
+            unzipped = sum(i.file_size for i in archive.infolist())
+        if unzipped > LAMBDA_UNZIPPED_LIMIT:
+            raise InvalidParameterValueException(
+                f"Unzipped size must be smaller than {LAMBDA_UNZIPPED_LIMIT} bytes")
+        return code
+
+    return content
+
+
+lambda_models._s3_content = _refuse_oversized_packages(lambda_models._s3_content, False)
+lambda_models._zipfile_content = _refuse_oversized_packages(lambda_models._zipfile_content,
+                                                            True)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import zipfile
 
 import boto3
 import pytest
@@ -160,3 +161,30 @@ def test_teardown_leaves_nothing(torn_down, clients):
     assert clients["logs"].describe_log_groups(
         logGroupNamePrefix=f"/aws/lambda/{FUNCTION}")["logGroups"] == []
     assert clients["s3"].list_buckets()["Buckets"] == []
+
+
+def test_lambda_refuses_a_package_over_its_unzipped_limit(aws, clients, tmp_path):
+    """As AWS does (the local API checks it too): 250 MiB unzipped, layers included."""
+    oversized = tmp_path / "oversized.zip"
+    with zipfile.ZipFile(oversized, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("backend/lambda_function.py", "handler = None\n")
+        archive.writestr("padding.bin", bytes(build.UNZIPPED_LIMIT))  # zeros: a small zip
+    s3, iam = clients["s3"], clients["iam"]
+    s3.create_bucket(Bucket="oversized-package",
+                     CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.upload_file(str(oversized), "oversized-package", "oversized.zip")
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": {"Service": "lambda.amazonaws.com"}}]}
+    role = iam.create_role(RoleName="oversized-role", AssumeRolePolicyDocument=json.dumps(trust))
+    try:
+        with pytest.raises(clients["lambda"].exceptions.InvalidParameterValueException,
+                           match="Unzipped size must be smaller than 262144000 bytes"):
+            clients["lambda"].create_function(
+                FunctionName="oversized", Runtime="python3.13", Role=role["Role"]["Arn"],
+                Handler="backend.lambda_function.handler",
+                Code={"S3Bucket": "oversized-package", "S3Key": "oversized.zip"})
+    finally:
+        s3.delete_object(Bucket="oversized-package", Key="oversized.zip")
+        s3.delete_bucket(Bucket="oversized-package")
+        iam.delete_role(RoleName="oversized-role")

@@ -14,9 +14,9 @@ from PIL import Image
 
 from backend.app import create_app
 from backend.serverless import build_handler, function_settings
+from serverless.events import EVENT_SHAPES, answer
 from tests.conftest import MODELS_ROOT
 from tests.drawings import PIXEL_FORMATS, canvas_drawing, data_url, encode, number_drawing, to_image
-from tests.serverless.events import EVENT_SHAPES, answer
 
 ORIGIN = "https://page.example"
 SETTINGS = {"MODEL_DIR": MODELS_ROOT, "CORS_ORIGINS": [ORIGIN]}

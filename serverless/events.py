@@ -1,4 +1,5 @@
-"""API Gateway events as Lambda receives them (the shapes of AWS's documented examples).
+"""API Gateway events as Lambda receives them (the shapes of AWS's documented examples), for
+the tests, the benchmark and the build's warm-up run.
 
 ``http_api_event``: an HTTP API, payload format 2.0; ``rest_api_event``: a REST API's proxy
 integration, format 1.0. Both carry a binary body base64-encoded, as API Gateway does.
