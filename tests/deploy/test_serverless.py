@@ -45,9 +45,9 @@ def clients(aws):
                                    "cloudformation")}
 
 
-def deploy(aws, package_dir, playbook="serverless.yml"):
-    return aws.playbook(playbook, serverless_package_dir=str(package_dir),
-                        serverless_cors_origins=[ORIGIN])
+def deploy(aws, package_dir, origins=(ORIGIN,)):
+    return aws.playbook("serverless.yml", serverless_package_dir=str(package_dir),
+                        serverless_cors_origins=origins)
 
 
 @pytest.fixture(scope="module")
@@ -130,8 +130,10 @@ def test_the_url_is_printed(deployed, clients):
 
 @pytest.fixture(scope="module")
 def released_and_rolled_back(aws, clients, packages, deployed):
-    deploy(aws, packages[1][0])
+    deploy(aws, packages[1][0], origins=ORIGIN)  # as -e name=value gives it: a string
     after_release = alias_version(clients)
+    assert clients["lambda"].get_function_configuration(FunctionName=FUNCTION)[
+        "Environment"]["Variables"]["CORS_ORIGINS"] == ORIGIN
     code = clients["lambda"].get_function_configuration(FunctionName=FUNCTION,
                                                        Qualifier="live")["CodeSha256"]
     aws.playbook("serverless-rollback.yml")
