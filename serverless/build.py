@@ -11,10 +11,11 @@ sent straight to its API to 50 MiB; larger zips go through S3, as serverless.yml
 build refuses a package over the unzipped limit and prints both sizes.
 
 Lambda's /var/task is read-only, so Python can never cache the bytecode it compiles there:
-without it every cold start compiles each module it imports (about 0.6 s here). With the
-runtime's Python at hand (``runtime_python``), the build runs the package once on a few
-representative requests and ships bytecode (hash-checked against its source, so never
-stale) for exactly the modules that run imported; the run also proves the package answers.
+without it every cold start compiles each module it imports (0.7–0.9 s here: make
+bench-serverless). With the runtime's Python at hand (``runtime_python``), the build runs the
+package once on a few representative requests and ships bytecode (hash-checked against its
+source, so never stale) for exactly the modules that run imported; the run also proves the
+package answers.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@ the tests, the benchmark and the build's warm-up run.
 
 ``http_api_event``: an HTTP API, payload format 2.0; ``rest_api_event``: a REST API's proxy
 integration, format 1.0. Both carry a binary body base64-encoded, as API Gateway does.
+Standard library only: serverless/gateway.py builds its events with it inside the package's
+environment.
 """
 
 from __future__ import annotations
@@ -21,24 +23,27 @@ def _body(body: bytes | str | None, base64_encoded: bool) -> tuple[str | None, b
     if base64_encoded:
         raw = body.encode() if isinstance(body, str) else body
         return base64.b64encode(raw).decode(), True
-    return (body.decode() if isinstance(body, bytes) else body), False
+    return (body.decode("utf-8", "replace") if isinstance(body, bytes) else body), False
 
 
 def http_api_event(method: str, path: str, body: bytes | str | None = None,
-                   headers: dict[str, str] | None = None,
-                   base64_encoded: bool = False) -> dict[str, Any]:
+                   headers: dict[str, str] | None = None, base64_encoded: bool = False, *,
+                   query: str = "", source_ip: str = SOURCE_IP,
+                   route_key: str | None = None) -> dict[str, Any]:
+    """``route_key``: the route that matched (default: the method and the path itself)."""
     text, encoded = _body(body, base64_encoded)
+    route_key = route_key or f"{method} {path}"
     headers = {"host": "abc123.execute-api.eu-west-1.amazonaws.com", "user-agent": "curl/8.5",
                **{k.lower(): v for k, v in (headers or {}).items()}}
     event = {
-        "version": "2.0", "routeKey": f"{method} {path}", "rawPath": path,
-        "rawQueryString": "", "headers": headers,
+        "version": "2.0", "routeKey": route_key, "rawPath": path,
+        "rawQueryString": query, "headers": headers,
         "requestContext": {
             "accountId": ACCOUNT, "apiId": "abc123", "stage": "$default",
             "domainName": headers["host"], "domainPrefix": "abc123",
             "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                     "sourceIp": SOURCE_IP, "userAgent": headers["user-agent"]},
-            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "routeKey": f"{method} {path}",
+                     "sourceIp": source_ip, "userAgent": headers["user-agent"]},
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "routeKey": route_key,
             "time": "01/Dec/2026:18:00:00 +0000", "timeEpoch": 1796148000000,
         },
         "isBase64Encoded": encoded,

@@ -6,7 +6,7 @@ keys) into an HTTP API payload 2.0 event for the package's handler, as API Gatew
 bodies as text, others base64-encoded, headers lower-cased, the same 404 for unrouted paths
 and 413 for bodies over its 10 MB. Run it with the runtime's Python in an empty environment
 (serverless/local.py does) and the page, curl or a test talk to the function as on AWS.
-Standard library only.
+Standard library only (and events.py beside it).
 """
 
 import base64
@@ -14,9 +14,9 @@ import json
 import re
 import sys
 import threading
-import time
-import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from events import http_api_event  # serverless/events.py, beside this script
 
 PAYLOAD_LIMIT = 10 * 1024 * 1024  # an HTTP API's request limit
 TEXT_TYPES = re.compile(r"^(text/|application/(json|xml|javascript|x-www-form-urlencoded))")
@@ -28,29 +28,6 @@ def route_pattern(key):
     regex = re.sub(r"\\\{[A-Za-z]+\\\+\\\}", ".+", re.escape(path))
     regex = re.sub(r"\\\{[A-Za-z]+\\\}", "[^/]+", regex)
     return method, re.compile(f"^{regex}$")
-
-
-def make_event(method, path, query, headers, body, source_ip, route_key):
-    content_type = headers.get("content-type", "")
-    text = bool(body) and bool(TEXT_TYPES.match(content_type))
-    event = {
-        "version": "2.0", "routeKey": route_key, "rawPath": path, "rawQueryString": query,
-        "headers": headers,
-        "requestContext": {
-            "accountId": "000000000000", "apiId": "local", "stage": "$default",
-            "domainName": headers.get("host", "127.0.0.1"), "domainPrefix": "local",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                     "sourceIp": source_ip, "userAgent": headers.get("user-agent", "")},
-            "requestId": str(uuid.uuid4()), "routeKey": route_key,
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
-            "timeEpoch": int(time.time() * 1000),
-        },
-        "isBase64Encoded": bool(body) and not text,
-    }
-    if body:
-        event["body"] = body.decode("utf-8", "replace") if text else base64.b64encode(
-            body).decode()
-    return event
 
 
 def serve(handler, port, routes):
@@ -81,9 +58,11 @@ def serve(handler, port, routes):
             if key is None:
                 return self.answer(404, {"Content-Type": "application/json"},
                                    b'{"message":"Not Found"}')
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            event = make_event(self.command, path, query, headers, body,
-                               self.client_address[0], key)
+            # API Gateway passes text bodies as text and base64-encodes the others.
+            text = bool(TEXT_TYPES.match(self.headers.get("Content-Type", "")))
+            event = http_api_event(self.command, path, body or None, dict(self.headers.items()),
+                                   base64_encoded=not text, query=query,
+                                   source_ip=self.client_address[0], route_key=key)
             with one_at_a_time:
                 response = handler(event, None)
             data = response.get("body") or ""
