@@ -49,7 +49,12 @@ def serve(handler, port, routes):
             path, _, query = self.path.partition("?")
             key = next((k for k, m, rx in patterns if m == self.command and rx.match(path)),
                        None)
-            length = int(self.headers.get("Content-Length") or 0)
+            declared = self.headers.get("Content-Length") or "0"
+            if not declared.isdigit():  # a negative or garbled length would read until EOF
+                self.close_connection = True
+                return self.answer(400, {"Content-Type": "application/json"},
+                                   b'{"message":"Bad Request"}')
+            length = int(declared)
             if length > PAYLOAD_LIMIT:
                 self.close_connection = True
                 return self.answer(413, {"Content-Type": "application/json"},

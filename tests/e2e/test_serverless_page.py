@@ -10,6 +10,7 @@ CORS_ORIGINS and nginx's Content-Security-Policy (API_ORIGIN) all take part.
 from __future__ import annotations
 
 import re
+import socket
 
 import pytest
 from playwright.sync_api import expect
@@ -87,3 +88,12 @@ def test_the_page_reads_a_zip_code_through_the_function(serverless_page, mnist_t
         draw_with_mouse(page, number_strokes(page, mnist_test_set, (0, 2, 1, 3, 9)))
     assert response.value.status == 200
     expect(page.get_by_test_id("number")).to_have_text("02139")
+
+
+def test_the_gateway_refuses_a_garbled_body_length(serverless_site):
+    """A negative Content-Length must not make the local gateway read until the client quits."""
+    api, _ = serverless_site
+    port = int(api.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n")
+        assert connection.recv(64).startswith(b"HTTP/1.1 400 ")
