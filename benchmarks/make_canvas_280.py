@@ -2,7 +2,7 @@
 
 What the original tutorial page (and most MNIST demos) posts: a 280x280 canvas with a 20 px
 round black pen, as Chromium's canvas.toDataURL() encodes it. The digit is MNIST test digit 0
-(the 7 of canvas-digit.png), traced into pen strokes (tests/strokes.py) and drawn by Debian's
+(the 7 of canvas-digit.png), traced into pen strokes (training/strokes.py) and drawn by Debian's
 Chromium, so the PNG is byte for byte what a browser sends (Pillow's own encoder writes PNGs
 that cost ~3x as much to decode, which would not measure what clients send).
 
@@ -19,7 +19,7 @@ import numpy as np
 from playwright.sync_api import sync_playwright
 
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.strokes import digit_strokes
+from training.strokes import digit_strokes
 
 OUT = Path(__file__).resolve().parent / "canvas-digit-280.png"
 SIDE, PEN = 280, 20

@@ -5,7 +5,7 @@ normalisation, the served LiteRT model) on N five-digit numbers made of random M
 digits, and prints the share read exactly, the share with the right number of digits, and
 the misses by kind.
 
-    .venv/bin/python benchmarks/zipcodes.py [--count 1000] [--seed 0] [--show 10]
+    .venv/bin/python -m benchmarks.zipcodes [--count 1000] [--seed 0] [--show 10] [--version V]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 
 from backend.contract import read_contract
 from backend.preprocess import ink_from_rgba, normalise_ink
-from backend.registry import production_dir
+from backend.registry import open_store, production_dir
 from backend.runtime import load_classifier
 from backend.segment import TooManyMarks, segment_digits
 from tests.servers import REPO_ROOT
@@ -38,8 +38,11 @@ def read_number(contract, classifier, rgba: np.ndarray) -> str:
     return "".join("?" if a["digit"] is None else str(a["digit"]) for a in answers)
 
 
-def evaluate(images, labels, count: int, seed: int) -> dict:
-    version_dir = production_dir(REPO_ROOT / "models")
+def evaluate(images, labels, count: int, seed: int, version: str | None = None) -> dict:
+    """Read ``count`` ZIP codes with ``version`` (default: the registry's production)."""
+    models = REPO_ROOT / "models"
+    version_dir = (open_store(models).version_dir(version) if version
+                   else production_dir(models))
     contract = read_contract(version_dir)
     classifier = load_classifier(version_dir, "litert", contract.file_for("litert"))
     drawings = zip_code_set(images, labels, count, seed)
@@ -54,7 +57,12 @@ def evaluate(images, labels, count: int, seed: int) -> dict:
         "extra digit" if len(got) > len(truth) else
         "missing digit" if len(got) < len(truth) else "misread digit"
         for truth, got in misses)
+    same_length = [(t, g) for t, g in misses if len(t) == len(g)]
+    digits = sum(len(truth) for _, truth in drawings) - sum(len(t) for t, g in misses
+                                                             if len(t) != len(g))
+    wrong_digits = sum(a != b for t, g in same_length for a, b in zip(t, g, strict=True))
     return {"count": count, "exact": count - len(misses), "misses": misses, "kinds": kinds,
+            "digits": digits, "wrong_digits": wrong_digits,
             "ms_per_number": 1000 * seconds / count}
 
 
@@ -63,6 +71,7 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--show", type=int, default=10, help="misses to list")
+    parser.add_argument("--version", help="a version in models/ (default: production)")
     args = parser.parse_args()
     npz = os.environ.get("MNIST_NPZ")
     if not npz:
@@ -70,12 +79,15 @@ def main() -> int:
         return 2
     with np.load(npz) as data:
         images, labels = data["x_test"], data["y_test"]
-    result = evaluate(images, labels, args.count, args.seed)
+    result = evaluate(images, labels, args.count, args.seed, args.version)
     print(f"ZIP codes read exactly: {result['exact']} of {result['count']} "
           f"({100 * result['exact'] / result['count']:.1f} %); "
           f"{result['ms_per_number']:.2f} ms per number (segmentation + 5 predictions)")
     print("misses by kind: " + (", ".join(f"{k} {v}" for k, v in result["kinds"].items())
                                 or "none"))
+    print(f"digits misread in numbers split into the right count: {result['wrong_digits']} of "
+          f"{result['digits']} ({100 * (1 - result['wrong_digits'] / result['digits']):.2f} % "
+          "read right)")
     for truth, got in result["misses"][: args.show]:
         print(f"  wrote {truth}, read {got}")
     return 0

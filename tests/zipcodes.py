@@ -1,6 +1,6 @@
 """ZIP codes written as a person writes them on the page: MNIST test digits as pen strokes.
 
-Each digit is traced into strokes (tests/strokes.py), placed in its own slot of the number
+Each digit is traced into strokes (training/traced.py), placed in its own slot of the number
 pad with some jitter in size and position, and painted the way the page's drawing pad
 renders what it posts: 720x240 CSS px at half scale (360x120), a round pen of 7% of the pad's
 height, anti-aliased black ink on a transparent background. Disconnected parts of MNIST digits
@@ -12,38 +12,24 @@ from __future__ import annotations
 
 import functools
 
-import cv2
 import numpy as np
 
-from tests.strokes import digit_strokes
+from training.traced import (
+    PAD_HEIGHT_CSS,
+    RENDER_SCALE,
+    STROKE_FRACTION_OF_HEIGHT,
+    paint,
+    unit_strokes,
+)
 
-PAD_CSS = (720, 240)  # the number pad, CSS px (frontend/static/css/app.css: 3:1)
-RENDER_SCALE = 0.5  # frontend/static/js/drawing-pad.js RENDER_SCALE
-STROKE_FRACTION_OF_HEIGHT = 0.07  # drawing-pad.js
-SUPERSAMPLE = 4  # paint 4x larger, then average down: the canvas's anti-aliasing
+PAD_CSS = (720, PAD_HEIGHT_CSS)  # the number pad, CSS px (frontend/static/css/app.css: 3:1)
 
 
 @functools.cache
 def _unit_strokes(image_bytes: bytes) -> tuple:
-    """The strokes of one 28x28 digit in a unit box (cached: tracing is slow Python)."""
-    image = np.frombuffer(image_bytes, np.uint8).reshape(28, 28)
-    strokes = digit_strokes(image, (0.0, 0.0, 1.0, 1.0))
-    return tuple(tuple(stroke) for stroke in strokes)
-
-
-def paint(strokes: list[list[tuple[float, float]]], size: tuple[int, int],
-          line_width: float) -> np.ndarray:
-    """Strokes in pixel coordinates -> alpha (H, W) uint8, round caps and joins, anti-aliased."""
-    width, height = size
-    big = np.zeros((height * SUPERSAMPLE, width * SUPERSAMPLE), np.uint8)
-    thickness = max(1, round(line_width * SUPERSAMPLE))
-    for stroke in strokes:
-        points = np.round(np.asarray(stroke) * SUPERSAMPLE).astype(np.int32)
-        if len(points) == 1:
-            cv2.circle(big, tuple(points[0]), thickness // 2, 255, -1, cv2.LINE_AA)
-        else:
-            cv2.polylines(big, [points], False, 255, thickness, cv2.LINE_AA)
-    return cv2.resize(big, (width, height), interpolation=cv2.INTER_AREA)
+    """The strokes of one 28x28 digit in a unit box (cached: a set reuses test digits)."""
+    image = np.frombuffer(image_bytes, np.uint8).reshape(1, 28, 28)
+    return tuple(tuple(stroke) for stroke in unit_strokes(image)[0])
 
 
 def zip_code_drawing(images: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:

@@ -44,6 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="visitors' corrections (python -m backend.feedback export)")
     parser.add_argument("--corrections-weight", type=int, default=defaults.corrections_weight,
                         help="how many times each taught correction counts")
+    parser.add_argument("--traced", type=int, default=defaults.traced,
+                        help="training digits redrawn with the page's pen (training/traced.py)")
     parser.add_argument("--figures", type=Path,
                         help="also save the notebook's figures as PNGs here")
     args = parser.parse_args(argv)
@@ -74,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
               f"(x{args.corrections_weight}), {len(corrections.held_out[1])} held out")
 
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+                         traced=args.traced,
                          corrections_weight=args.corrections_weight)
     model = build_model()
     result = train(model, data, config, verbose=2, corrections=corrections)

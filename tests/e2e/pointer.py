@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.strokes import digit_strokes
+from training.strokes import digit_strokes
 
 
 def first_of_each_digit(mnist_test_set) -> list[int]:

@@ -18,7 +18,7 @@ from tests.e2e.pointer import (
     first_of_each_digit,
     number_strokes,
 )
-from tests.strokes import digit_strokes
+from training.strokes import digit_strokes
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from tests.conftest import MODEL_NAME, REPO_ROOT
 from tests.e2e.pointer import canvas_box, draw_with_mouse, number_strokes
 from tests.servers import fetch, free_port, start_nginx, stop, wait_for_http
-from tests.strokes import digit_strokes
+from training.strokes import digit_strokes
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.serverless]
 

@@ -1,0 +1,78 @@
+"""MNIST digits traced into pen strokes and painted as the page's drawing pad paints them.
+
+A visitor draws with a round pen of one width (frontend/static/js/drawing-pad.js: 7 % of the
+pad's height, rendered at half scale), so a drawn digit has even strokes, no pressure and
+sharp anti-aliased edges, unlike MNIST's scanned pen strokes. Training reads some digits in
+this style (TrainConfig.traced), and tests/zipcodes.py writes ZIP codes with it.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from backend.preprocess import ink_from_rgba, normalise_ink
+from training.strokes import INK_THRESHOLD, skeleton_strokes, thin_batch
+
+STROKE_FRACTION_OF_HEIGHT = 0.07  # drawing-pad.js
+RENDER_SCALE = 0.5  # drawing-pad.js: what it posts is half the CSS size
+SUPERSAMPLE = 4  # paint 4x larger, then average down: the canvas's anti-aliasing
+PAD_HEIGHT_CSS = 240  # the number pad (720x240); the digit pad is as tall on a laptop
+HEIGHT_SHARE = (0.35, 0.9)  # of the pad's height: small and large handwriting
+THIN_CHUNK = 500  # images thinned together: larger batches iterate as long as their worst
+
+Stroke = list[tuple[float, float]]
+
+
+def unit_strokes(images: np.ndarray) -> list[list[Stroke]]:
+    """The pen strokes of each uint8 (N, 28, 28) digit, in a unit box."""
+    strokes = []
+    for start in range(0, len(images), THIN_CHUNK):
+        skeletons = thin_batch(images[start : start + THIN_CHUNK] > INK_THRESHOLD)
+        strokes += [skeleton_strokes(s, (0.0, 0.0, 1.0, 1.0)) for s in skeletons]
+    return strokes
+
+
+def paint(strokes: list[Stroke], size: tuple[int, int], line_width: float) -> np.ndarray:
+    """Strokes in pixel coordinates -> alpha (H, W) uint8, round caps and joins, anti-aliased."""
+    width, height = size
+    big = np.zeros((height * SUPERSAMPLE, width * SUPERSAMPLE), np.uint8)
+    thickness = max(1, round(line_width * SUPERSAMPLE))
+    for stroke in strokes:
+        points = np.round(np.asarray(stroke) * SUPERSAMPLE).astype(np.int32)
+        if len(points) == 1:
+            cv2.circle(big, tuple(points[0]), thickness // 2, 255, -1, cv2.LINE_AA)
+        else:
+            cv2.polylines(big, [points], False, 255, thickness, cv2.LINE_AA)
+    return cv2.resize(big, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def drawn_alpha(strokes: list[Stroke], digit_height_css: float) -> np.ndarray:
+    """One digit's unit strokes written ``digit_height_css`` tall on the pad, as posted."""
+    xs = [x for stroke in strokes for x, _ in stroke]
+    ys = [y for stroke in strokes for _, y in stroke]
+    scale = digit_height_css * RENDER_SCALE / max(max(ys) - min(ys), 1e-6)
+    line_width = PAD_HEIGHT_CSS * STROKE_FRACTION_OF_HEIGHT * RENDER_SCALE
+    margin = line_width
+    placed = [[((x - min(xs)) * scale + margin, (y - min(ys)) * scale + margin)
+               for x, y in stroke] for stroke in strokes]
+    size = (int((max(xs) - min(xs)) * scale + 2 * margin) + 1,
+            int((max(ys) - min(ys)) * scale + 2 * margin) + 1)
+    return paint(placed, size, line_width)
+
+
+def traced_inputs(images: np.ndarray, seed: int) -> np.ndarray:
+    """uint8 (N, 28, 28) digits -> uint8 (N, 28, 28) model inputs of the same digits drawn
+    with the page's pen at random sizes and read back by the backend's own preprocessing."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros((len(images), 28, 28), np.uint8)
+    for index, strokes in enumerate(unit_strokes(images)):
+        height = PAD_HEIGHT_CSS * rng.uniform(*HEIGHT_SHARE)
+        if not strokes:  # nothing to trace (a blank image): keep it as it is
+            out[index] = images[index]
+            continue
+        alpha = drawn_alpha(strokes, height)
+        rgba = np.zeros((*alpha.shape, 4), np.uint8)
+        rgba[..., 3] = alpha
+        out[index] = np.round(normalise_ink(ink_from_rgba(rgba)) * 255).astype(np.uint8)
+    return out
