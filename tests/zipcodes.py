@@ -16,8 +16,9 @@ import numpy as np
 
 from training.traced import (
     PAD_HEIGHT_CSS,
+    PEN_WIDTH,
     RENDER_SCALE,
-    STROKE_FRACTION_OF_HEIGHT,
+    canvas_rgba,
     paint,
     unit_strokes,
 )
@@ -52,10 +53,7 @@ def zip_code_drawing(images: list[np.ndarray], rng: np.random.Generator) -> np.n
                      for x, y in stroke] for stroke in unit]
     size = (round(pad_width * RENDER_SCALE), round(pad_height * RENDER_SCALE))
     scaled = [[(x * RENDER_SCALE, y * RENDER_SCALE) for x, y in s] for s in strokes]
-    alpha = paint(scaled, size, pad_height * STROKE_FRACTION_OF_HEIGHT * RENDER_SCALE)
-    rgba = np.zeros((*alpha.shape, 4), np.uint8)
-    rgba[..., 3] = alpha
-    return rgba
+    return canvas_rgba(paint(scaled, size, PEN_WIDTH))
 
 
 def zip_code_set(images: np.ndarray, labels: np.ndarray, count: int, seed: int = 0,

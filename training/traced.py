@@ -19,6 +19,8 @@ RENDER_SCALE = 0.5  # drawing-pad.js: what it posts is half the CSS size
 SUPERSAMPLE = 4  # paint 4x larger, then average down: the canvas's anti-aliasing
 PAD_HEIGHT_CSS = 240  # the number pad (720x240); the digit pad is as tall on a laptop
 HEIGHT_SHARE = (0.35, 0.9)  # of the pad's height: small and large handwriting
+# The pen's width in the posted (half-scale) pixels.
+PEN_WIDTH = PAD_HEIGHT_CSS * STROKE_FRACTION_OF_HEIGHT * RENDER_SCALE
 THIN_CHUNK = 500  # images thinned together: larger batches iterate as long as their worst
 
 Stroke = list[tuple[float, float]]
@@ -47,18 +49,24 @@ def paint(strokes: list[Stroke], size: tuple[int, int], line_width: float) -> np
     return cv2.resize(big, (width, height), interpolation=cv2.INTER_AREA)
 
 
+def canvas_rgba(alpha: np.ndarray) -> np.ndarray:
+    """Painted alpha -> the (H, W, 4) pixels a canvas posts: black ink, transparent paper."""
+    rgba = np.zeros((*alpha.shape, 4), np.uint8)
+    rgba[..., 3] = alpha
+    return rgba
+
+
 def drawn_alpha(strokes: list[Stroke], digit_height_css: float) -> np.ndarray:
     """One digit's unit strokes written ``digit_height_css`` tall on the pad, as posted."""
     xs = [x for stroke in strokes for x, _ in stroke]
     ys = [y for stroke in strokes for _, y in stroke]
     scale = digit_height_css * RENDER_SCALE / max(max(ys) - min(ys), 1e-6)
-    line_width = PAD_HEIGHT_CSS * STROKE_FRACTION_OF_HEIGHT * RENDER_SCALE
-    margin = line_width
+    margin = PEN_WIDTH
     placed = [[((x - min(xs)) * scale + margin, (y - min(ys)) * scale + margin)
                for x, y in stroke] for stroke in strokes]
     size = (int((max(xs) - min(xs)) * scale + 2 * margin) + 1,
             int((max(ys) - min(ys)) * scale + 2 * margin) + 1)
-    return paint(placed, size, line_width)
+    return paint(placed, size, PEN_WIDTH)
 
 
 def traced_inputs(images: np.ndarray, seed: int) -> np.ndarray:
@@ -71,8 +79,6 @@ def traced_inputs(images: np.ndarray, seed: int) -> np.ndarray:
         if not strokes:  # nothing to trace (a blank image): keep it as it is
             out[index] = images[index]
             continue
-        alpha = drawn_alpha(strokes, height)
-        rgba = np.zeros((*alpha.shape, 4), np.uint8)
-        rgba[..., 3] = alpha
+        rgba = canvas_rgba(drawn_alpha(strokes, height))
         out[index] = np.round(normalise_ink(ink_from_rgba(rgba)) * 255).astype(np.uint8)
     return out
