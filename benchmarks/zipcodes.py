@@ -25,8 +25,10 @@ from backend.runtime import load_classifier
 from backend.segment import TooManyMarks, segment_digits
 from tests.servers import REPO_ROOT
 from tests.zipcodes import zip_code_set
+from training.traced import lost_ink, traced_inputs
 
 MAX_DIGITS = 20
+FIDELITY_SAMPLE = 1000  # test digits redrawn alone to measure the tracer
 
 
 def read_number(contract, classifier, rgba: np.ndarray) -> str:
@@ -36,6 +38,14 @@ def read_number(contract, classifier, rgba: np.ndarray) -> str:
         return "(too many marks)"
     answers = [contract.answer(classifier.predict(normalise_ink(s.ink))) for s in segments]
     return "".join("?" if a["digit"] is None else str(a["digit"]) for a in answers)
+
+
+def tracer_fidelity(images: np.ndarray) -> int:
+    """How many of the first FIDELITY_SAMPLE digits lose more than a tenth of their ink when
+    traced and redrawn (no model involved)."""
+    sample = images[:FIDELITY_SAMPLE]
+    redrawn = traced_inputs(sample, seed=0)
+    return sum(lost_ink(a, b) > 0.1 for a, b in zip(sample, redrawn, strict=True))
 
 
 def evaluate(images, labels, count: int, seed: int, version: str | None = None) -> dict:
@@ -90,6 +100,9 @@ def main() -> int:
           "read right)")
     for truth, got in result["misses"][: args.show]:
         print(f"  wrote {truth}, read {got}")
+    lost = tracer_fidelity(images)
+    print(f"tracer: {lost} of {min(FIDELITY_SAMPLE, len(images))} test digits drawn alone lose "
+          "more than a tenth of their ink (training/traced.py lost_ink)")
     return 0
 
 

@@ -1,16 +1,29 @@
 """Pen paths traced from MNIST digits, for drawing them with a real mouse or finger.
 
-The digit is thinned to a one-pixel skeleton (Zhang-Suen), the skeleton is walked into
-polylines (from its end points first, then any loops), and the polylines are scaled to the
-drawing pad. Drawn with the page's round pen, they give back the digit's shape.
+The digit is enlarged UPSCALE times (a smooth interpolation, so that the ink's outline is no
+longer a staircase of 28 px squares), thinned to a one-pixel skeleton (Zhang-Suen), stripped
+of the short spurs that thinning leaves at corners and blobs, walked into polylines (from its
+end points first, then any loops), simplified, and scaled to the drawing pad. Drawn with the
+page's round pen, they give back the digit's shape: thinned at 28 px, a thick stroke's
+skeleton bends away from the stroke (a bold 2 came out as a step, a 9 lost its loop).
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
-INK_THRESHOLD = 100  # of 255: the pixels a pen would have covered
+INK_THRESHOLD = 100  # of 255: the pixels a pen would have covered (at the least)
+THRESHOLDS = (40, 60, 80, 100, 130, 160, 190, 220)  # tried per digit (ink_mask)
+MIN_AREA = 1.0  # in 28 px units: smaller pieces of ink or of paper are noise
+MAX_LOOPS = 2  # no digit has more (an 8): more holes than that are gaps in a scan, not loops
+UPSCALE = 4  # skeletons are traced on 112x112 enlargements of the 28x28 digits
+SPUR_REACH = 1.5  # side branches reaching less far than this many stroke half-widths are
+                  # artefacts of thinning, not strokes (clean_ends)
+SIMPLIFY = 0.2  # in 28 px units: how far a simplified path may stray from the skeleton
 NEIGHBOURS = [(-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1)]  # P2..P9
+
+Path = list[tuple[int, int]]
 
 
 def thin_batch(masks: np.ndarray) -> np.ndarray:
@@ -51,22 +64,119 @@ def thin(mask: np.ndarray) -> np.ndarray:
     return thin_batch(mask[np.newaxis])[0]
 
 
-def trace(skeleton: np.ndarray) -> list[list[tuple[int, int]]]:
+def topology(mask: np.ndarray) -> tuple[int, int]:
+    """(pieces, holes) of a boolean ink mask, ignoring specks and pinholes under MIN_AREA."""
+    min_area = MIN_AREA * UPSCALE * UPSCALE
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    pieces = int(np.sum(stats[1:, cv2.CC_STAT_AREA] >= min_area))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((~mask).astype(np.uint8),
+                                                               connectivity=4)
+    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    enclosed = np.setdiff1d(np.arange(1, count), border)
+    holes = int(np.sum(stats[enclosed, cv2.CC_STAT_AREA] >= min_area))
+    return pieces, holes
+
+
+def ink_mask(image: np.ndarray) -> np.ndarray:
+    """uint8 (28, 28) digit -> boolean mask of its pen's path at UPSCALE times the size.
+
+    One threshold does not fit every digit: at a low one a bold 8 or 6 has its loops filled in,
+    at a high one a faint stroke breaks. So each digit gets the highest of THRESHOLDS that
+    shows the most loops without breaking the digit into more pieces than INK_THRESHOLD gives:
+    the thinnest outline that keeps the digit's shape, which is where a pen went. A faint digit
+    that a threshold breaks into dots gets the lowest threshold that keeps it in fewest pieces.
+    """
+    size = (image.shape[1] * UPSCALE, image.shape[0] * UPSCALE)
+    enlarged = cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
+    best, best_key = enlarged > INK_THRESHOLD, None
+    for threshold in THRESHOLDS:
+        mask = enlarged > threshold
+        pieces, holes = topology(mask)
+        key = (-pieces, min(holes, MAX_LOOPS), threshold)
+        if pieces and (best_key is None or key > best_key):
+            best, best_key = mask, key
+    return best
+
+
+def ink_masks(images: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) digits -> boolean (N, 28*UPSCALE, 28*UPSCALE) pen-path masks."""
+    return np.stack([ink_mask(image) for image in images])
+
+
+def skeletons(images: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) digits -> their pen paths at UPSCALE times the size (clean_ends)."""
+    masks = ink_masks(images)
+    return np.stack([clean_ends(s, mask) for s, mask in zip(thin_batch(masks), masks,
+                                                            strict=True)])
+
+
+def _neighbours(point: tuple[int, int], pixels: set) -> list[tuple[int, int]]:
+    y, x = point
+    return [(y + dy, x + dx) for dy, dx in NEIGHBOURS if (y + dy, x + dx) in pixels]
+
+
+def _walk(end: tuple[int, int], pixels: set, limit: int) -> tuple[list, tuple | None]:
+    """From an end point along the line, up to ``limit`` pixels: (the pixels walked, the
+    junction it stopped at, if any)."""
+    walked = [end]
+    while len(walked) < limit:
+        onward = [q for q in _neighbours(walked[-1], pixels) if q not in walked]
+        if len(onward) != 1:
+            return walked, None
+        if len(_neighbours(onward[0], pixels)) > 2:
+            return walked, onward[0]
+        walked.append(onward[0])
+    return walked, None
+
+
+def _reach(end: tuple[int, int], direction: np.ndarray, mask: np.ndarray) -> int:
+    """How many pixels the ink goes on from ``end`` in ``direction``."""
+    reach = 0
+    while True:
+        y, x = np.round(np.add(end, direction * (reach + 1))).astype(int)
+        if not (0 <= y < mask.shape[0] and 0 <= x < mask.shape[1] and mask[y, x]):
+            return reach
+        reach += 1
+
+
+def clean_ends(skeleton: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The skeleton's ends put right: thinning eats every stroke's end by about half the
+    stroke's width, so each end is drawn on, the way the line was heading, to where the ink
+    ends; and it leaves spurs at a bold stroke's corners, so a side branch whose whole reach
+    stays within SPUR_REACH times the stroke's half-width at its junction is removed."""
+    pixels = {(int(y), int(x)) for y, x in zip(*np.nonzero(skeleton), strict=True)}
+    radius = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
+    extensions = []
+    for end in [p for p in pixels if len(_neighbours(p, pixels)) == 1]:
+        walked, junction = _walk(end, pixels, limit=len(pixels))
+        heading = walked[min(len(walked), 2 * UPSCALE) - 1]
+        direction = np.subtract(end, heading, dtype=np.float64)
+        length = np.hypot(*direction)
+        reach = _reach(end, direction / length, mask) if length else 0
+        if junction is not None and len(walked) + reach <= SPUR_REACH * radius[junction]:
+            pixels.difference_update(walked)
+        elif reach:
+            tip = np.round(np.add(end, direction / length * reach)).astype(int)
+            extensions.append(((end[1], end[0]), (int(tip[1]), int(tip[0]))))
+    out = np.zeros(skeleton.shape, np.uint8)
+    for y, x in pixels:
+        out[y, x] = 1
+    for start, tip in extensions:
+        cv2.line(out, start, tip, 1, 1, cv2.LINE_8)
+    return out.astype(bool)
+
+
+def trace(skeleton: np.ndarray) -> list[Path]:
     """Walk a skeleton into polylines of (row, col) points."""
     remaining = {(int(y), int(x)) for y, x in zip(*np.nonzero(skeleton), strict=True)}
-
-    def neighbours(point):
-        y, x = point
-        return [(y + dy, x + dx) for dy, dx in NEIGHBOURS if (y + dy, x + dx) in remaining]
-
     paths = []
     while remaining:
-        ends = [p for p in remaining if len(neighbours(p)) == 1]
+        ends = [p for p in remaining if len(_neighbours(p, remaining)) == 1]
         start = min(ends) if ends else min(remaining)
         path = [start]
         remaining.discard(start)
         while True:
-            options = neighbours(path[-1])
+            options = _neighbours(path[-1], remaining)
             if not options:
                 break
             # Prefer 4-neighbours (straight steps) so the walk does not skip a corner.
@@ -78,6 +188,13 @@ def trace(skeleton: np.ndarray) -> list[list[tuple[int, int]]]:
     return paths
 
 
+def simplify(path: Path, tolerance: float) -> np.ndarray:
+    """(N, 2) float (row, col) points of ``path`` with the staircase steps of the skeleton
+    straightened (Douglas-Peucker: no point strays more than ``tolerance`` px)."""
+    points = np.asarray(path, np.float32).reshape(-1, 1, 2)
+    return cv2.approxPolyDP(points, tolerance, False).reshape(-1, 2).astype(np.float64)
+
+
 def digit_strokes(image: np.ndarray, box: tuple[float, float, float, float]
                   ) -> list[list[tuple[float, float]]]:
     """Strokes (in page coordinates) that draw the 28x28 ``image`` inside ``box``.
@@ -85,13 +202,13 @@ def digit_strokes(image: np.ndarray, box: tuple[float, float, float, float]
     box = (left, top, width, height) of the area to draw in; the digit keeps its aspect ratio
     and fills 70% of the box's height.
     """
-    return skeleton_strokes(thin(image > INK_THRESHOLD), box)
+    return skeleton_strokes(skeletons(image[np.newaxis])[0], box)
 
 
 def skeleton_strokes(skeleton: np.ndarray, box: tuple[float, float, float, float]
                      ) -> list[list[tuple[float, float]]]:
-    """digit_strokes for an already thinned digit (thin_batch)."""
-    paths = trace(skeleton)
+    """digit_strokes for an already thinned digit (skeletons)."""
+    paths = [simplify(path, SIMPLIFY * UPSCALE) for path in trace(skeleton)]
     rows, cols = np.nonzero(skeleton)
     height = rows.max() - rows.min() + 1
     left, top, width, box_height = box

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from backend.preprocess import ink_from_rgba, normalise_ink
-from training.strokes import INK_THRESHOLD, skeleton_strokes, thin_batch
+from training.strokes import skeleton_strokes, skeletons
 
 STROKE_FRACTION_OF_HEIGHT = 0.07  # drawing-pad.js
 RENDER_SCALE = 0.5  # drawing-pad.js: what it posts is half the CSS size
@@ -30,8 +30,8 @@ def unit_strokes(images: np.ndarray) -> list[list[Stroke]]:
     """The pen strokes of each uint8 (N, 28, 28) digit, in a unit box."""
     strokes = []
     for start in range(0, len(images), THIN_CHUNK):
-        skeletons = thin_batch(images[start : start + THIN_CHUNK] > INK_THRESHOLD)
-        strokes += [skeleton_strokes(s, (0.0, 0.0, 1.0, 1.0)) for s in skeletons]
+        strokes += [skeleton_strokes(s, (0.0, 0.0, 1.0, 1.0))
+                    for s in skeletons(images[start : start + THIN_CHUNK])]
     return strokes
 
 
@@ -82,3 +82,16 @@ def traced_inputs(images: np.ndarray, seed: int) -> np.ndarray:
         rgba = canvas_rgba(drawn_alpha(strokes, height))
         out[index] = np.round(normalise_ink(ink_from_rgba(rgba)) * 255).astype(np.uint8)
     return out
+
+
+def lost_ink(original: np.ndarray, redrawn: np.ndarray, tolerance: float = 2.0) -> float:
+    """How much of a digit its redrawing lost: the share of the original's ink (uint8 28x28,
+    >= 128) lying farther than ``tolerance`` px from any ink of the redrawn one (>= 64).
+
+    Both are normalised model inputs, so the pen's width moves ink by a pixel or two at most;
+    a digit missing a part (a loop, a bar) loses far more. A measure of the tracer alone, which
+    needs no model.
+    """
+    distance = cv2.distanceTransform((redrawn < 64).astype(np.uint8), cv2.DIST_L2, 5)
+    ink = original >= 128
+    return float(np.mean(distance[ink] > tolerance)) if ink.any() else 0.0

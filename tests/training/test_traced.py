@@ -1,9 +1,11 @@
-"""Digits traced into pen strokes: batch thinning, the redrawn model inputs, the training mix."""
+"""Digits traced into pen strokes: thinning, the pen paths, the redrawn model inputs, the
+training mix."""
 
+import cv2
 import numpy as np
 
-from training.strokes import thin, thin_batch
-from training.traced import traced_inputs, unit_strokes
+from training.strokes import UPSCALE, clean_ends, ink_mask, thin, thin_batch, topology
+from training.traced import lost_ink, traced_inputs, unit_strokes
 from training.train import with_traced
 
 
@@ -53,3 +55,45 @@ def test_the_training_mix_redraws_only_the_picked_digits(mnist_test_set):
     assert changed.sum() == 30
     assert with_traced(images, 0, seed=1) is images
     assert with_traced(images[:20], 30, seed=1).shape == (20, 28, 28)  # capped at a fifth
+
+
+def test_a_bold_digit_keeps_its_loop_where_one_threshold_would_fill_it():
+    image = np.zeros((28, 28), np.uint8)
+    cv2.circle(image, (14, 14), 6, 120, -1)  # a hole the scan left grey ...
+    cv2.circle(image, (14, 14), 7, 255, 4)  # ... inside a bold ring
+    assert topology(cv2.resize(image, (112, 112), interpolation=cv2.INTER_CUBIC) > 100) == (1, 0)
+    assert topology(ink_mask(image)) == (1, 1)
+
+
+def test_a_faint_digit_is_not_broken_into_dots():
+    image = np.zeros((28, 28), np.uint8)
+    cv2.line(image, (6, 14), (22, 14), 90, 2)  # fainter than the usual threshold
+    image[14:16, 10:13] = 40  # and fainter still in one place
+    pieces, _ = topology(ink_mask(image))
+    assert pieces == 1
+
+
+def test_clean_ends_reaches_the_stroke_ends_and_drops_corner_spurs():
+    mask = np.zeros((112, 112), np.uint8)
+    cv2.line(mask, (20, 20), (20, 90), 1, 16)  # a bold L: down ...
+    cv2.line(mask, (20, 90), (90, 90), 1, 16)  # ... and right
+    skeleton = thin(mask.astype(bool))
+    cleaned = clean_ends(skeleton, mask.astype(bool))
+    rows, cols = np.nonzero(cleaned)
+    # Thinning stops about half a stroke width short of each end; the cleaned path reaches it.
+    assert rows.min() <= 13 < np.nonzero(skeleton)[0].min()
+    assert cols.max() >= 96 > np.nonzero(skeleton)[1].max()
+    ends = [(y, x) for y, x in zip(rows, cols, strict=True)
+            if cleaned[max(y - 1, 0) : y + 2, max(x - 1, 0) : x + 2].sum() == 2]
+    assert len(ends) == 2  # one line: no spur left at the corner
+
+
+def test_traced_test_digits_keep_their_parts(mnist_test_set):
+    """The tracer's fidelity, with no model: measured 0.6 % of 1,000 test digits lose more
+    than a tenth of their ink (bold digits whose loops the scan filled in solid); the tracer
+    before it lost parts of 2.8 % (a bold 2's base, a 3's top arc, an 8's loop)."""
+    images = mnist_test_set[0][:300]
+    traced = traced_inputs(images, seed=5)
+    lost = np.array([lost_ink(a, b) for a, b in zip(images, traced, strict=True)])
+    assert np.mean(lost > 0.1) <= 0.015
+    assert UPSCALE * 28 == 112
