@@ -7,10 +7,13 @@ boxes, never on the full image again, except one crop per digit.
 
 Grouping, on the boxes alone:
 - The reference height is the tallest mark's. Marks shorter than MINOR_HEIGHT of it (the bar
-  of a 5, the cross of a 7, a dot) cannot be digits by themselves: each joins the digit whose
-  columns it overlaps most, or the nearest one within NEAR_GAP; farther away it is noise.
+  of a 5, the cross of a 7, a dot) are parts: a part over a digit's columns joins that digit.
 - Taller marks are digits, or strokes of one (the two halves of a 4): marks whose columns
   overlap by at least MERGE_OVERLAP of the narrower one are one digit.
+- Parts over no digit's columns are gathered into clusters of neighbours. A cluster at least
+  FLAT_HEIGHT of the reference high and MINOR_HEIGHT of it long is a digit of its own (a wide
+  flat 5 or 2, a digit drawn in dots); a smaller one joins the nearest digit within NEAR_GAP,
+  and farther away it is noise.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ SPECK_FRACTION = 0.03  # ink mass below this share of the largest mark's is nois
 MINOR_HEIGHT = 0.45  # marks shorter than this share of the tallest are parts, not digits
 MERGE_OVERLAP = 0.5  # fraction of the narrower extent that two strokes of one digit share
 NEAR_GAP = 0.25  # how far (share of the tallest mark's height) a part may sit from its digit
+FLAT_HEIGHT = 0.3  # a flat digit is at least this high (share of the tallest): a dash is not
+CLUSTER_GAP = 0.1  # parts this close (share of the tallest) are pieces of one thing
 STROKES_PER_DIGIT = 3  # the most separate marks one digit is written with
 
 
@@ -55,6 +60,11 @@ class _Group:
         self.left, self.right = min(self.left, x), max(self.right, x + w)
         self.top, self.bottom = min(self.top, y), max(self.bottom, y + h)
 
+    def absorb(self, other: _Group) -> None:
+        self.labels += other.labels
+        self.left, self.right = min(self.left, other.left), max(self.right, other.right)
+        self.top, self.bottom = min(self.top, other.top), max(self.bottom, other.bottom)
+
 
 def _overlap(a: tuple[int, int], b: tuple[int, int]) -> float:
     shared = min(a[1], b[1]) - max(a[0], b[0])
@@ -83,29 +93,59 @@ def marks(ink: np.ndarray, max_digits: int) -> tuple[np.ndarray, np.ndarray, np.
     return labels, kept, stats[kept, :4]
 
 
+def _clusters(parts: list[int], boxes: np.ndarray, kept: np.ndarray, gap: float
+              ) -> list[_Group]:
+    """Parts (indices into boxes) gathered left to right into groups of neighbours whose
+    columns lie within ``gap`` px of each other."""
+    clusters: list[_Group] = []
+    for i in sorted(parts, key=lambda i: int(boxes[i, 0])):
+        x, y, w, h = (int(v) for v in boxes[i])
+        if clusters and x <= clusters[-1].right + gap:
+            clusters[-1].add(int(kept[i]), boxes[i])
+        else:
+            clusters.append(_Group([int(kept[i])], x, x + w, y, y + h))
+    return clusters
+
+
 def group_marks(kept: np.ndarray, boxes: np.ndarray) -> list[_Group]:
     """Marks (label ids and x, y, w, h boxes) -> digits, left to right (see the module doc)."""
     reference = int(boxes[:, 3].max())
     is_part = boxes[:, 3] < MINOR_HEIGHT * reference
-    groups: list[_Group] = []
+    digits: list[_Group] = []
     for i in np.argsort(boxes[:, 0], kind="stable"):
         if is_part[i]:
             continue
         x, y, w, h = (int(v) for v in boxes[i])
-        target = next((g for g in reversed(groups)
+        target = next((g for g in reversed(digits)
                        if _overlap((g.left, g.right), (x, x + w)) >= MERGE_OVERLAP), None)
         if target is None:
-            groups.append(_Group([int(kept[i])], x, x + w, y, y + h))
+            digits.append(_Group([int(kept[i])], x, x + w, y, y + h))
         else:
             target.add(int(kept[i]), boxes[i])
+
+    def nearest(extent: tuple[int, int]) -> tuple[_Group | None, int]:
+        best = min(digits, key=lambda g: (_gap((g.left, g.right), extent),
+                                          -_overlap((g.left, g.right), extent)), default=None)
+        return best, (_gap((best.left, best.right), extent) if best else 0)
+
+    loose = []
     for i in np.flatnonzero(is_part):
         x, _, w, _ = (int(v) for v in boxes[i])
-        extent = (x, x + w)
-        best = min(groups, key=lambda g: (_gap((g.left, g.right), extent),
-                                          -_overlap((g.left, g.right), extent)), default=None)
-        if best is not None and _gap((best.left, best.right), extent) <= NEAR_GAP * reference:
+        best, gap = nearest((x, x + w))
+        if best is not None and gap < 0:  # over the digit's columns
             best.add(int(kept[i]), boxes[i])
-    return sorted(groups, key=lambda g: g.left)
+        else:
+            loose.append(int(i))
+    found = []
+    for cluster in _clusters(loose, boxes, kept, CLUSTER_GAP * reference):
+        height, width = cluster.bottom - cluster.top, cluster.right - cluster.left
+        if height >= FLAT_HEIGHT * reference and max(height, width) >= MINOR_HEIGHT * reference:
+            found.append(cluster)
+            continue
+        best, gap = nearest((cluster.left, cluster.right))
+        if best is not None and gap <= NEAR_GAP * reference:
+            best.absorb(cluster)
+    return sorted(digits + found, key=lambda g: g.left)
 
 
 def segment_digits(ink: np.ndarray, max_digits: int) -> list[Segment]:

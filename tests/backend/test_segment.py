@@ -99,6 +99,33 @@ def test_a_four_in_two_strokes_is_one_digit():
     assert len(segment_digits(ink, 20)) == 1
 
 
+def test_a_flat_wide_digit_beside_another_is_a_digit_of_its_own():
+    ink = np.zeros((120, 300), np.float32)
+    ink[20:100, 20:26] = 1  # a "1", 80 px tall
+    ink[60:92, 90:150] = 1  # a flat, wide "5": 32 px high, shorter than MINOR_HEIGHT of 80
+    ink[20:100, 160:200] = 1  # a "0" 10 px to its right, nearer than NEAR_GAP
+    assert [s.box[0] for s in segment_digits(ink, 20)] == [20, 90, 160]
+
+
+def test_a_digit_drawn_in_separate_dots_is_one_digit():
+    ink = np.zeros((120, 300), np.float32)
+    ink[20:100, 20:26] = 1  # a "1"
+    for top, left in ((20, 110), (40, 128), (60, 112), (80, 126)):  # a "3" in four dabs
+        ink[top : top + 14, left : left + 14] = 1
+    ink[20:100, 220:226] = 1  # another "1", far from the dots
+    segments = segment_digits(ink, 20)
+    assert [s.box for s in segments][1] == (110, 20, 32, 74)
+    assert len(segments) == 3
+
+
+def test_a_dash_between_digits_stays_noise():
+    ink = np.zeros((120, 400), np.float32)
+    ink[20:100, 20:60] = 1
+    ink[56:64, 170:220] = 1  # a ZIP+4 hyphen: wide but only a pen's width high
+    ink[20:100, 330:370] = 1
+    assert [s.box[0] for s in segment_digits(ink, 20)] == [20, 330]
+
+
 def test_a_dot_grid_is_refused_before_any_per_mark_work():
     ink = np.zeros((120, 360), np.float32)
     ink[::4, ::4] = 1  # 2,700 dots of equal size: none is a speck, no ZIP code has that many
