@@ -13,9 +13,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-INK_THRESHOLD = 100  # of 255: the pixels a pen would have covered (at the least)
-THRESHOLDS = (40, 60, 80, 100, 130, 160, 190, 220)  # tried per digit (ink_mask)
+THRESHOLDS = (40, 60, 80, 100, 130, 160, 190, 220)  # of 255: ink levels tried per digit
 MIN_AREA = 1.0  # in 28 px units: smaller pieces of ink or of paper are noise
+# Ink deeper than this many stroke half-widths is a filled-in loop (open_filled_loops); the
+# corner or junction of strokes reaches about 2.5.
+FILLED_LOOP = 3.0
 MAX_LOOPS = 2  # no digit has more (an 8): more holes than that are gaps in a scan, not loops
 UPSCALE = 4  # skeletons are traced on 112x112 enlargements of the 28x28 digits
 SPUR_REACH = 1.5  # side branches reaching less far than this many stroke half-widths are
@@ -81,21 +83,36 @@ def ink_mask(image: np.ndarray) -> np.ndarray:
     """uint8 (28, 28) digit -> boolean mask of its pen's path at UPSCALE times the size.
 
     One threshold does not fit every digit: at a low one a bold 8 or 6 has its loops filled in,
-    at a high one a faint stroke breaks. So each digit gets the highest of THRESHOLDS that
-    shows the most loops without breaking the digit into more pieces than INK_THRESHOLD gives:
-    the thinnest outline that keeps the digit's shape, which is where a pen went. A faint digit
-    that a threshold breaks into dots gets the lowest threshold that keeps it in fewest pieces.
+    at a high one a faint stroke breaks into dots. So each digit gets, of THRESHOLDS, one that
+    leaves it in the fewest pieces, then with the most loops (up to MAX_LOOPS), then the
+    highest: the thinnest outline that keeps the digit's shape, which is where a pen went. A
+    loop the scan filled in solid at every threshold is opened again (open_filled_loops).
     """
     size = (image.shape[1] * UPSCALE, image.shape[0] * UPSCALE)
     enlarged = cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
-    best, best_key = enlarged > INK_THRESHOLD, None
+    best, best_key = np.zeros(enlarged.shape, bool), None  # no ink at any level: none
     for threshold in THRESHOLDS:
         mask = enlarged > threshold
         pieces, holes = topology(mask)
         key = (-pieces, min(holes, MAX_LOOPS), threshold)
         if pieces and (best_key is None or key > best_key):
             best, best_key = mask, key
-    return best
+    return open_filled_loops(best)
+
+
+def open_filled_loops(mask: np.ndarray) -> np.ndarray:
+    """The mask with the core of every blob cut out: ink farther than FILLED_LOOP times the
+    stroke's half-width from the paper is no stroke (a stroke is never that wide) but a loop a
+    broad pen filled in, as in a bold 9 or 6. Cut out, it thins to the loop a visitor draws.
+
+    The half-width is the median depth along the ink's ridges (the pixels deepest among their
+    neighbours): the middle of every stroke, where a blob's few centre pixels do not count.
+    """
+    depth = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
+    ridge = mask & (depth >= cv2.dilate(depth, np.ones((3, 3), np.uint8)))
+    if not ridge.any():
+        return mask
+    return mask & ~(depth > FILLED_LOOP * np.median(depth[ridge]))
 
 
 def ink_masks(images: np.ndarray) -> np.ndarray:
