@@ -35,8 +35,8 @@ class TrainConfig:
     validation_negatives: int = 1000
     # Training digits read as the page's pen draws them (training/traced.py) in place of
     # their scanned originals. Off by default: with the faithful tracer, 5,000 of them and 16
-    # epochs read 946 of 1,000 ZIP codes against 943 without, at 99.61 % on MNIST (README,
-    # "Performance"), and tracing costs about a minute of the notebook's 20.
+    # epochs read 950 of 1,000 ZIP codes against production's 946, at 99.61 % on MNIST
+    # (README, "Performance"), and tracing costs about a minute of the notebook's 20.
     traced: int = 0
     seed: int = 42
     # Each taught visitor correction (training/corrections.py) counts this many times.
