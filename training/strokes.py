@@ -1,11 +1,14 @@
 """Pen paths traced from MNIST digits, for drawing them with a real mouse or finger.
 
 The digit is enlarged UPSCALE times (a smooth interpolation, so that the ink's outline is no
-longer a staircase of 28 px squares), thinned to a one-pixel skeleton (Zhang-Suen), stripped
-of the short spurs that thinning leaves at corners and blobs, walked into polylines (from its
-end points first, then any loops), simplified, and scaled to the drawing pad. Drawn with the
-page's round pen, they give back the digit's shape: thinned at 28 px, a thick stroke's
-skeleton bends away from the stroke (a bold 2 came out as a step, a 9 lost its loop).
+longer a staircase of 28 px squares) and cut out at the ink level that keeps its pieces and
+loops (ink_mask), with loops a bold pen filled in opened again; the mask is thinned to a
+one-pixel skeleton (Zhang-Suen), whose ends are put right (clean_ends: spurs off, each end
+drawn out to where the ink ends); the skeleton is walked into polylines (from its end points
+first, then any loops), simplified and scaled to the drawing pad. Drawn with the page's round
+pen, they give back the digit's shape. Thinned at 28 px, as first done here, a bold stroke's
+skeleton bends away from the stroke and loses its ends: a bold 2 came out without its base, a
+9 without its loop.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ MIN_AREA = 1.0  # in 28 px units: smaller pieces of ink or of paper are noise
 FILLED_LOOP = 3.0
 MAX_LOOPS = 2  # no digit has more (an 8): more holes than that are gaps in a scan, not loops
 UPSCALE = 4  # skeletons are traced on 112x112 enlargements of the 28x28 digits
-SPUR_REACH = 1.5  # side branches reaching less far than this many stroke half-widths are
-                  # artefacts of thinning, not strokes (clean_ends)
+# Side branches reaching less far than this many stroke half-widths are artefacts of thinning,
+# not strokes (clean_ends).
+SPUR_REACH = 1.5
 SIMPLIFY = 0.2  # in 28 px units: how far a simplified path may stray from the skeleton
 NEIGHBOURS = [(-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1)]  # P2..P9
 
@@ -135,14 +139,15 @@ def _neighbours(point: tuple[int, int], pixels: set) -> list[tuple[int, int]]:
 def _walk(end: tuple[int, int], pixels: set, limit: int) -> tuple[list, tuple | None]:
     """From an end point along the line, up to ``limit`` pixels: (the pixels walked, the
     junction it stopped at, if any)."""
-    walked = [end]
+    walked, seen = [end], {end}
     while len(walked) < limit:
-        onward = [q for q in _neighbours(walked[-1], pixels) if q not in walked]
+        onward = [q for q in _neighbours(walked[-1], pixels) if q not in seen]
         if len(onward) != 1:
             return walked, None
         if len(_neighbours(onward[0], pixels)) > 2:
             return walked, onward[0]
         walked.append(onward[0])
+        seen.add(onward[0])
     return walked, None
 
 
