@@ -5,7 +5,6 @@ import cv2
 import numpy as np
 
 from training.strokes import (
-    UPSCALE,
     clean_ends,
     ink_mask,
     open_filled_loops,
@@ -116,4 +115,3 @@ def test_traced_test_digits_keep_their_parts(mnist_test_set):
     traced = traced_inputs(images, seed=5)
     lost = np.array([lost_ink(a, b) for a, b in zip(images, traced, strict=True)])
     assert np.mean(lost > 0.1) <= 0.015
-    assert UPSCALE * 28 == 112
