@@ -40,11 +40,11 @@ def read_number(contract, classifier, rgba: np.ndarray) -> str:
     return "".join("?" if a["digit"] is None else str(a["digit"]) for a in answers)
 
 
-def tracer_fidelity(images: np.ndarray) -> int:
+def tracer_fidelity(images: np.ndarray, labels: np.ndarray) -> int:
     """How many of the first FIDELITY_SAMPLE digits lose more than a tenth of their ink when
     traced and redrawn (no model involved)."""
     sample = images[:FIDELITY_SAMPLE]
-    redrawn = traced_inputs(sample, seed=0)
+    redrawn = traced_inputs(sample, seed=0, labels=labels[:FIDELITY_SAMPLE])
     return sum(lost_ink(a, b) > 0.1 for a, b in zip(sample, redrawn, strict=True))
 
 
@@ -100,7 +100,7 @@ def main() -> int:
           "read right)")
     for truth, got in result["misses"][: args.show]:
         print(f"  wrote {truth}, read {got}")
-    lost = tracer_fidelity(images)
+    lost = tracer_fidelity(images, labels)
     print(f"tracer: {lost} of {min(FIDELITY_SAMPLE, len(images))} test digits drawn alone lose "
           "more than a tenth of their ink (training/traced.py lost_ink)")
     return 0

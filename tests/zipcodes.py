@@ -27,19 +27,21 @@ PAD_CSS = (720, PAD_HEIGHT_CSS)  # the number pad, CSS px (frontend/static/css/a
 
 
 @functools.cache
-def _unit_strokes(image_bytes: bytes) -> tuple:
+def _unit_strokes(image_bytes: bytes, label: int) -> tuple:
     """The strokes of one 28x28 digit in a unit box (cached: a set reuses test digits)."""
     image = np.frombuffer(image_bytes, np.uint8).reshape(1, 28, 28)
-    return tuple(tuple(stroke) for stroke in unit_strokes(image)[0])
+    return tuple(tuple(stroke) for stroke in unit_strokes(image, np.array([label]))[0])
 
 
-def zip_code_drawing(images: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
-    """The digits written side by side on the number pad -> RGBA (H, W, 4) uint8 as posted."""
+def zip_code_drawing(images: list[np.ndarray], labels: list[int], rng: np.random.Generator
+                     ) -> np.ndarray:
+    """The digits (of ``labels``: the tracer draws the loops their writers drew) written side
+    by side on the number pad -> RGBA (H, W, 4) uint8 as posted."""
     pad_width, pad_height = PAD_CSS
     slot = pad_width / len(images)
     strokes = []
-    for i, image in enumerate(images):
-        unit = _unit_strokes(np.ascontiguousarray(image, np.uint8).tobytes())
+    for i, (image, label) in enumerate(zip(images, labels, strict=True)):
+        unit = _unit_strokes(np.ascontiguousarray(image, np.uint8).tobytes(), label)
         xs = [x for stroke in unit for x, _ in stroke]
         ys = [y for stroke in unit for _, y in stroke]
         # A person's digits vary in size and wander off the slot's centre a little, but
@@ -63,6 +65,7 @@ def zip_code_set(images: np.ndarray, labels: np.ndarray, count: int, seed: int =
     drawings = []
     for _ in range(count):
         picks = rng.integers(0, len(images), length)
-        drawing = zip_code_drawing([images[i] for i in picks], rng)
+        drawing = zip_code_drawing([images[i] for i in picks],
+                                   [int(labels[i]) for i in picks], rng)
         drawings.append((drawing, "".join(str(int(labels[i])) for i in picks)))
     return drawings

@@ -2,7 +2,8 @@
 
 The digit is enlarged UPSCALE times (a smooth interpolation, so that the ink's outline is no
 longer a staircase of 28 px squares) and cut out at the ink level that keeps its pieces and
-loops (ink_mask), with loops a bold pen filled in opened again; the mask is thinned to a
+loops (ink_mask), with loops a bold pen filled in opened again (told which digit it is, the
+tracer knows how many loops its writer drew, LOOPS); the mask is thinned to a
 one-pixel skeleton (Zhang-Suen), whose ends are put right (clean_ends: spurs off, each end
 drawn out to where the ink ends); the skeleton is walked into polylines (from its end points
 first, then any loops), simplified and scaled to the drawing pad. Drawn with the page's round
@@ -16,12 +17,23 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-THRESHOLDS = (40, 60, 80, 100, 130, 160, 190, 220)  # of 255: ink levels tried per digit
+# Of 255: ink levels tried per digit. The lowest keep a faint 1 px diagonal stroke in one
+# piece once the enlargement has spread it.
+THRESHOLDS = (10, 20, 40, 60, 80, 100, 130, 160, 190, 220)
 MIN_AREA = 1.0  # in 28 px units: smaller pieces of ink or of paper are noise
 # Ink deeper than this many stroke half-widths is a filled-in loop (open_filled_loops); the
 # corner or junction of strokes reaches about 2.5.
 FILLED_LOOP = 3.0
 MAX_LOOPS = 2  # no digit has more (an 8): more holes than that are gaps in a scan, not loops
+# The loops a writer's pen draws in each digit, where every hand agrees (a 2 or a 4 may have
+# one or none). Used only to choose among the ink levels the scan offers and to open a blob
+# the scan filled in (open_blobs), never to add a loop where the ink has no room for one.
+LOOPS = {0: 1, 1: 0, 3: 0, 5: 0, 6: 1, 7: 0, 8: 2, 9: 1}
+# Ink deeper than this many stroke half-widths is a blob a digit's loop fills (open_blobs): a
+# pen around its edge leaves a hole as wide as the rest of the digit's strokes. Where strokes
+# cross or turn, ink reaches about 1.4 (a cross) to 2.5 (a sharp corner), so this is used only
+# where the digit is known to have a loop it lacks.
+BLOB = 2.0
 UPSCALE = 4  # skeletons are traced on 112x112 enlargements of the 28x28 digits
 # Side branches reaching less far than this many stroke half-widths are artefacts of thinning,
 # not strokes (clean_ends).
@@ -83,50 +95,78 @@ def topology(mask: np.ndarray) -> tuple[int, int]:
     return pieces, holes
 
 
-def ink_mask(image: np.ndarray) -> np.ndarray:
+def ink_mask(image: np.ndarray, label: int | None = None) -> np.ndarray:
     """uint8 (28, 28) digit -> boolean mask of its pen's path at UPSCALE times the size.
 
     One threshold does not fit every digit: at a low one a bold 8 or 6 has its loops filled in,
     at a high one a faint stroke breaks into dots. So each digit gets, of THRESHOLDS, one that
-    leaves it in the fewest pieces, then with the most loops (up to MAX_LOOPS), then the
-    highest: the thinnest outline that keeps the digit's shape, which is where a pen went. A
-    loop the scan filled in solid at every threshold is opened again (open_filled_loops).
+    leaves it in the fewest pieces, then with the most loops (up to MAX_LOOPS, or as many as
+    the ``label``'s digit has, LOOPS), then the highest: the thinnest outline that keeps the
+    digit's shape, which is where a pen went. A loop the scan filled in solid at every
+    threshold is opened again (open_filled_loops, and open_blobs for a digit with known loops).
     """
     size = (image.shape[1] * UPSCALE, image.shape[0] * UPSCALE)
     enlarged = cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
+    most_loops = LOOPS.get(label, MAX_LOOPS)
     best, best_key = np.zeros(enlarged.shape, bool), None  # no ink at any level: none
     for threshold in THRESHOLDS:
         mask = enlarged > threshold
         pieces, holes = topology(mask)
-        key = (-pieces, min(holes, MAX_LOOPS), threshold)
+        key = (-pieces, min(holes, most_loops), threshold)
         if pieces and (best_key is None or key > best_key):
             best, best_key = mask, key
-    return open_filled_loops(best)
+    best = open_filled_loops(best)
+    return open_blobs(best, most_loops) if label in LOOPS else best
+
+
+def _depth_and_half_width(mask: np.ndarray) -> tuple[np.ndarray, float]:
+    """Each ink pixel's distance to the paper, and the stroke's half-width: the median depth
+    along the ink's ridges (the pixels deepest among their neighbours), the middle of every
+    stroke, where a blob's few centre pixels do not count. 0 without ink."""
+    depth = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
+    ridge = mask & (depth >= cv2.dilate(depth, np.ones((3, 3), np.uint8)))
+    return depth, float(np.median(depth[ridge])) if ridge.any() else 0.0
 
 
 def open_filled_loops(mask: np.ndarray) -> np.ndarray:
     """The mask with the core of every blob cut out: ink farther than FILLED_LOOP times the
     stroke's half-width from the paper is no stroke (a stroke is never that wide) but a loop a
     broad pen filled in, as in a bold 9 or 6. Cut out, it thins to the loop a visitor draws.
-
-    The half-width is the median depth along the ink's ridges (the pixels deepest among their
-    neighbours): the middle of every stroke, where a blob's few centre pixels do not count.
     """
-    depth = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
-    ridge = mask & (depth >= cv2.dilate(depth, np.ones((3, 3), np.uint8)))
-    if not ridge.any():
+    depth, half_width = _depth_and_half_width(mask)
+    if not half_width:
         return mask
-    return mask & ~(depth > FILLED_LOOP * np.median(depth[ridge]))
+    return mask & ~(depth > FILLED_LOOP * half_width)
 
 
-def ink_masks(images: np.ndarray) -> np.ndarray:
-    """uint8 (N, 28, 28) digits -> boolean (N, 28*UPSCALE, 28*UPSCALE) pen-path masks."""
-    return np.stack([ink_mask(image) for image in images])
+def open_blobs(mask: np.ndarray, loops: int) -> np.ndarray:
+    """A digit known to have ``loops`` loops but with fewer holes gets its deepest blobs
+    (ink deeper than BLOB stroke half-widths) hollowed out, one per missing loop, leaving a
+    ring as wide as its strokes: a bold 9 or 8 whose loop the scan filled in, too shallow for
+    open_filled_loops. A digit with no blob that deep keeps its shape."""
+    depth, half_width = _depth_and_half_width(mask)
+    for _ in range(loops - topology(mask)[1] if half_width else 0):
+        core = (depth > BLOB * half_width).astype(np.uint8)
+        if not core.any():
+            break
+        _, labels = cv2.connectedComponents(core, connectivity=8)
+        deepest = np.unravel_index(np.argmax(depth * core), depth.shape)
+        mask = mask & (labels != labels[deepest])
+        depth = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
+    return mask
 
 
-def skeletons(images: np.ndarray) -> np.ndarray:
+def ink_masks(images: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+    """uint8 (N, 28, 28) digits (and their labels, if known) -> boolean (N, 28*UPSCALE,
+    28*UPSCALE) pen-path masks."""
+    known = [None] * len(images) if labels is None else [int(label) for label in labels]
+    return np.stack([ink_mask(image, label) for image, label in zip(images, known,
+                                                                     strict=True)])
+
+
+def skeletons(images: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
     """uint8 (N, 28, 28) digits -> their pen paths at UPSCALE times the size (clean_ends)."""
-    masks = ink_masks(images)
+    masks = ink_masks(images, labels)
     return np.stack([clean_ends(s, mask) for s, mask in zip(thin_batch(masks), masks,
                                                             strict=True)])
 
@@ -217,14 +257,16 @@ def simplify(path: Path, tolerance: float) -> np.ndarray:
     return cv2.approxPolyDP(points, tolerance, False).reshape(-1, 2).astype(np.float64)
 
 
-def digit_strokes(image: np.ndarray, box: tuple[float, float, float, float]
-                  ) -> list[list[tuple[float, float]]]:
-    """Strokes (in page coordinates) that draw the 28x28 ``image`` inside ``box``.
+def digit_strokes(image: np.ndarray, box: tuple[float, float, float, float],
+                  label: int | None = None) -> list[list[tuple[float, float]]]:
+    """Strokes (in page coordinates) that draw the 28x28 ``image`` (of the digit ``label``,
+    if known) inside ``box``.
 
     box = (left, top, width, height) of the area to draw in; the digit keeps its aspect ratio
     and fills 70% of the box's height.
     """
-    return skeleton_strokes(skeletons(image[np.newaxis])[0], box)
+    labels = None if label is None else np.array([label])
+    return skeleton_strokes(skeletons(image[np.newaxis], labels)[0], box)
 
 
 def skeleton_strokes(skeleton: np.ndarray, box: tuple[float, float, float, float]

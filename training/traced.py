@@ -26,12 +26,14 @@ THIN_CHUNK = 500  # images thinned together: larger batches iterate as long as t
 Stroke = list[tuple[float, float]]
 
 
-def unit_strokes(images: np.ndarray) -> list[list[Stroke]]:
-    """The pen strokes of each uint8 (N, 28, 28) digit, in a unit box."""
+def unit_strokes(images: np.ndarray, labels: np.ndarray | None = None) -> list[list[Stroke]]:
+    """The pen strokes of each uint8 (N, 28, 28) digit, in a unit box. With the digits'
+    ``labels`` the tracer draws the loops each digit's writer drew (strokes.LOOPS)."""
     strokes = []
     for start in range(0, len(images), THIN_CHUNK):
+        chunk = slice(start, start + THIN_CHUNK)
         strokes += [skeleton_strokes(s, (0.0, 0.0, 1.0, 1.0))
-                    for s in skeletons(images[start : start + THIN_CHUNK])]
+                    for s in skeletons(images[chunk], None if labels is None else labels[chunk])]
     return strokes
 
 
@@ -69,12 +71,14 @@ def drawn_alpha(strokes: list[Stroke], digit_height_css: float) -> np.ndarray:
     return paint(placed, size, PEN_WIDTH)
 
 
-def traced_inputs(images: np.ndarray, seed: int) -> np.ndarray:
-    """uint8 (N, 28, 28) digits -> uint8 (N, 28, 28) model inputs of the same digits drawn
-    with the page's pen at random sizes and read back by the backend's own preprocessing."""
+def traced_inputs(images: np.ndarray, seed: int, labels: np.ndarray | None = None
+                  ) -> np.ndarray:
+    """uint8 (N, 28, 28) digits (of ``labels``, if known) -> uint8 (N, 28, 28) model inputs of
+    the same digits drawn with the page's pen at random sizes and read back by the backend's
+    own preprocessing."""
     rng = np.random.default_rng(seed)
     out = np.zeros((len(images), 28, 28), np.uint8)
-    for index, strokes in enumerate(unit_strokes(images)):
+    for index, strokes in enumerate(unit_strokes(images, labels)):
         height = PAD_HEIGHT_CSS * rng.uniform(*HEIGHT_SHARE)
         if not strokes:  # nothing to trace (a blank image): keep it as it is
             out[index] = images[index]

@@ -92,15 +92,15 @@ def with_negatives(images: np.ndarray, labels: np.ndarray, count: int, seed: int
                             np.full(count, NOT_A_DIGIT_CLASS, np.int64)]))
 
 
-def with_traced(images: np.ndarray, count: int, seed: int) -> np.ndarray:
+def with_traced(images: np.ndarray, labels: np.ndarray, count: int, seed: int) -> np.ndarray:
     """A copy of ``images`` with ``count`` of them, picked at random, traced into pen strokes
-    and redrawn; the labels stay as they are."""
+    (with the loops their ``labels`` have) and redrawn; the labels stay as they are."""
     count = min(count, len(images) // 5)  # tiny --limit runs stay mostly scanned digits
     if count <= 0:
         return images
     picks = np.random.default_rng(seed).choice(len(images), count, replace=False)
     out = images.copy()
-    out[picks] = traced_inputs(images[picks], seed)
+    out[picks] = traced_inputs(images[picks], seed, labels[picks])
     return out
 
 
@@ -123,7 +123,7 @@ def train(model: keras.Model, data: Mnist, config: TrainConfig = TrainConfig(),
     returns the history and wall time."""
     keras.utils.set_random_seed(config.seed)
     (x_train, y_train), validation = split_validation(data, config.validation_size)
-    x_train = with_traced(x_train, config.traced, config.seed)
+    x_train = with_traced(x_train, y_train, config.traced, config.seed)
     negatives = min(config.negatives, len(x_train) // 5)  # tiny --limit runs stay mostly digits
     x_train, y_train = with_negatives(x_train, y_train, negatives, config.seed)
     x_train, y_train = with_corrections(x_train, y_train, corrections,

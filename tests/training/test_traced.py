@@ -7,6 +7,7 @@ import numpy as np
 from training.strokes import (
     clean_ends,
     ink_mask,
+    open_blobs,
     open_filled_loops,
     thin,
     thin_batch,
@@ -57,11 +58,12 @@ def test_traced_inputs_are_normalised_as_the_backend_normalises_a_drawing(mnist_
 
 def test_the_training_mix_redraws_only_the_picked_digits(mnist_test_set):
     images = mnist_test_set[0][:200]
-    mixed = with_traced(images, 30, seed=1)
+    labels = mnist_test_set[1][:200]
+    mixed = with_traced(images, labels, 30, seed=1)
     changed = ~(mixed == images).all(axis=(1, 2))
     assert changed.sum() == 30
-    assert with_traced(images, 0, seed=1) is images
-    assert with_traced(images[:20], 30, seed=1).shape == (20, 28, 28)  # capped at a fifth
+    assert with_traced(images, labels, 0, seed=1) is images
+    assert with_traced(images[:20], labels[:20], 30, seed=1).shape == (20, 28, 28)  # a fifth
 
 
 def test_a_bold_digit_keeps_its_loop_where_one_threshold_would_fill_it():
@@ -82,6 +84,30 @@ def test_a_loop_filled_in_solid_is_opened_and_a_corner_is_not():
     cv2.line(corner, (20, 20), (20, 90), 1, 10)  # an L of the same stroke: only a corner
     cv2.line(corner, (20, 90), (90, 90), 1, 10)
     assert (open_filled_loops(corner.astype(bool)) == corner.astype(bool)).all()
+
+
+def test_a_digit_known_to_have_a_loop_gets_its_filled_blob_hollowed_out():
+    nine = np.zeros((112, 112), np.uint8)
+    cv2.circle(nine, (56, 36), 18, 1, -1)  # a head 2.6 stroke half-widths deep: too shallow
+    cv2.line(nine, (70, 40), (66, 104), 1, 12)  # for open_filled_loops, on a 12 px stem
+    mask = nine.astype(bool)
+    assert topology(open_filled_loops(mask)) == (1, 0)
+    assert topology(open_blobs(mask, loops=1)) == (1, 1)  # a 9: the pen went round the head
+    assert (open_blobs(mask, loops=0) == mask).all()  # a 7 or a 1 is left as it is
+    for bars in (((20, 20, 20, 90), (20, 90, 90, 90)), ((20, 56, 90, 56), (56, 20, 56, 90))):
+        shape = np.zeros((112, 112), np.uint8)  # an L and a cross of the same stroke: no blob
+        for x0, y0, x1, y1 in bars:
+            cv2.line(shape, (x0, y0), (x1, y1), 1, 12)
+        assert (open_blobs(shape.astype(bool), loops=1) == shape.astype(bool)).all()
+
+
+def test_a_digit_known_to_have_no_loop_is_cut_at_the_level_without_one():
+    image = np.zeros((28, 28), np.uint8)
+    cv2.line(image, (8, 6), (16, 14), 50, 2)  # a faint smudge closes a triangle between
+    cv2.line(image, (8, 6), (20, 6), 255, 2)  # the bar of a 7 ...
+    cv2.line(image, (20, 6), (12, 22), 255, 2)  # ... and its stem
+    assert topology(ink_mask(image)) == (1, 1)  # unknown digit: the loop is kept
+    assert topology(ink_mask(image, label=7)) == (1, 0)
 
 
 def test_a_faint_digit_is_not_broken_into_dots():
@@ -111,7 +137,7 @@ def test_traced_test_digits_keep_their_parts(mnist_test_set):
     """The tracer's fidelity, with no model: measured 0.5 % of 1,000 test digits lose more
     than a tenth of their ink; the first tracer lost parts of 2.8 % (a bold 2's base, a 3's
     top arc, an 8's loop)."""
-    images = mnist_test_set[0][:300]
-    traced = traced_inputs(images, seed=5)
+    images, labels = mnist_test_set[0][:300], mnist_test_set[1][:300]
+    traced = traced_inputs(images, seed=5, labels=labels)
     lost = np.array([lost_ink(a, b) for a, b in zip(images, traced, strict=True)])
     assert np.mean(lost > 0.1) <= 0.015
