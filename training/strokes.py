@@ -31,8 +31,8 @@ MAX_LOOPS = 2  # no digit has more (an 8): more holes than that are gaps in a sc
 LOOPS = {0: 1, 1: 0, 3: 0, 5: 0, 6: 1, 7: 0, 8: 2, 9: 1}
 # Ink deeper than this many stroke half-widths is a blob a digit's loop fills (open_blobs): a
 # pen around its edge leaves a hole as wide as the rest of the digit's strokes. Where strokes
-# cross or turn, ink reaches about 1.4 (a cross) to 2.5 (a sharp corner), so this is used only
-# where the digit is known to have a loop it lacks.
+# cross or turn, ink reaches about 1.1 (a corner) and 1.4 (a cross), but up to 2.5 where a
+# scan's ink pools, so this is used only where the digit is known to have a loop it lacks.
 BLOB = 2.0
 UPSCALE = 4  # skeletons are traced on 112x112 enlargements of the 28x28 digits
 # Side branches reaching less far than this many stroke half-widths are artefacts of thinning,
