@@ -54,11 +54,14 @@ class _Group:
     top: int
     bottom: int  # exclusive
 
-    def add(self, label: int, box: np.ndarray) -> None:
+    @classmethod
+    def of(cls, label: int, box: np.ndarray) -> _Group:
+        """A group of one mark with its (x, y, w, h) box."""
         x, y, w, h = (int(v) for v in box)
-        self.labels.append(label)
-        self.left, self.right = min(self.left, x), max(self.right, x + w)
-        self.top, self.bottom = min(self.top, y), max(self.bottom, y + h)
+        return cls([label], x, x + w, y, y + h)
+
+    def add(self, label: int, box: np.ndarray) -> None:
+        self.absorb(_Group.of(label, box))
 
     def absorb(self, other: _Group) -> None:
         self.labels += other.labels
@@ -99,11 +102,10 @@ def _clusters(parts: list[int], boxes: np.ndarray, kept: np.ndarray, gap: float
     columns lie within ``gap`` px of each other."""
     clusters: list[_Group] = []
     for i in sorted(parts, key=lambda i: int(boxes[i, 0])):
-        x, y, w, h = (int(v) for v in boxes[i])
-        if clusters and x <= clusters[-1].right + gap:
+        if clusters and int(boxes[i, 0]) <= clusters[-1].right + gap:
             clusters[-1].add(int(kept[i]), boxes[i])
         else:
-            clusters.append(_Group([int(kept[i])], x, x + w, y, y + h))
+            clusters.append(_Group.of(int(kept[i]), boxes[i]))
     return clusters
 
 
@@ -115,11 +117,11 @@ def group_marks(kept: np.ndarray, boxes: np.ndarray) -> list[_Group]:
     for i in np.argsort(boxes[:, 0], kind="stable"):
         if is_part[i]:
             continue
-        x, y, w, h = (int(v) for v in boxes[i])
+        x, _, w, _ = (int(v) for v in boxes[i])
         target = next((g for g in reversed(digits)
                        if _overlap((g.left, g.right), (x, x + w)) >= MERGE_OVERLAP), None)
         if target is None:
-            digits.append(_Group([int(kept[i])], x, x + w, y, y + h))
+            digits.append(_Group.of(int(kept[i]), boxes[i]))
         else:
             target.add(int(kept[i]), boxes[i])
 

@@ -65,7 +65,7 @@ def zip_code_set(images: np.ndarray, labels: np.ndarray, count: int, seed: int =
     drawings = []
     for _ in range(count):
         picks = rng.integers(0, len(images), length)
-        drawing = zip_code_drawing([images[i] for i in picks],
-                                   [int(labels[i]) for i in picks], rng)
-        drawings.append((drawing, "".join(str(int(labels[i])) for i in picks)))
+        digits = [int(labels[i]) for i in picks]
+        drawing = zip_code_drawing([images[i] for i in picks], digits, rng)
+        drawings.append((drawing, "".join(map(str, digits))))
     return drawings

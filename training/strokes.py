@@ -145,7 +145,9 @@ def open_blobs(mask: np.ndarray, loops: int) -> np.ndarray:
     ring as wide as its strokes: a bold 9 or 8 whose loop the scan filled in, too shallow for
     open_filled_loops. A digit with no blob that deep keeps its shape."""
     depth, half_width = _depth_and_half_width(mask)
-    for _ in range(loops - topology(mask)[1] if half_width else 0):
+    if not half_width:
+        return mask
+    for _ in range(loops - topology(mask)[1]):
         core = (depth > BLOB * half_width).astype(np.uint8)
         if not core.any():
             break
