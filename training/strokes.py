@@ -29,6 +29,11 @@ MAX_LOOPS = 2  # no digit has more (an 8): more holes than that are gaps in a sc
 # one or none). Used only to choose among the ink levels the scan offers and to open a blob
 # the scan filled in (open_blobs), never to add a loop where the ink has no room for one.
 LOOPS = {0: 1, 1: 0, 3: 0, 5: 0, 6: 1, 7: 0, 8: 2, 9: 1}
+# A 2 or a 4 is drawn with a loop or without (a closed 4, a 2 curled at its base): the tracer
+# draws the loops its scan shows at half ink. The faint ink a low level adds closes the narrow
+# gap at the top of many a 4, which then reads as a 9.
+EITHER_LOOPS = (2, 4)
+HALF_INK = 128
 # Ink deeper than this many stroke half-widths is a blob a digit's loop fills (open_blobs): a
 # pen around its edge leaves a hole as wide as the rest of the digit's strokes. Where strokes
 # cross or turn, ink reaches about 1.1 (a corner) and 1.4 (a cross), but up to 2.5 where a
@@ -95,24 +100,34 @@ def topology(mask: np.ndarray) -> tuple[int, int]:
     return pieces, holes
 
 
+def fragments(mask: np.ndarray) -> int:
+    """How many bits of ink a boolean mask is in, specks included: at an ink level that breaks
+    a faint stroke, its bits under MIN_AREA are parts of the stroke, not noise."""
+    return cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)[0] - 1
+
+
 def ink_mask(image: np.ndarray, label: int | None = None) -> np.ndarray:
     """uint8 (28, 28) digit -> boolean mask of its pen's path at UPSCALE times the size.
 
     One threshold does not fit every digit: at a low one a bold 8 or 6 has its loops filled in,
     at a high one a faint stroke breaks into dots. So each digit gets, of THRESHOLDS, one that
-    leaves it in the fewest pieces, then with the most loops (up to MAX_LOOPS, or as many as
-    the ``label``'s digit has, LOOPS), then the highest: the thinnest outline that keeps the
-    digit's shape, which is where a pen went. A loop the scan filled in solid at every
-    threshold is opened again (open_filled_loops, and open_blobs for a digit with known loops).
+    leaves it in the fewest bits (fragments: a stroke broken into one piece and specks is
+    broken), then with the most loops (up to MAX_LOOPS, or as many as the ``label``'s digit
+    has, LOOPS, or as its scan shows at half ink, EITHER_LOOPS), then the highest: the
+    thinnest outline that keeps the digit's shape, which is where a pen went. A loop the scan
+    filled in solid at every threshold is opened again (open_filled_loops, and open_blobs for
+    a digit with known loops).
     """
     size = (image.shape[1] * UPSCALE, image.shape[0] * UPSCALE)
     enlarged = cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
     most_loops = LOOPS.get(label, MAX_LOOPS)
+    if label in EITHER_LOOPS:
+        most_loops = min(topology(enlarged > HALF_INK)[1], MAX_LOOPS)
     best, best_key = np.zeros(enlarged.shape, bool), None  # no ink at any level: none
     for threshold in THRESHOLDS:
         mask = enlarged > threshold
         pieces, holes = topology(mask)
-        key = (-pieces, min(holes, most_loops), threshold)
+        key = (-fragments(mask), min(holes, most_loops), threshold)
         if pieces and (best_key is None or key > best_key):
             best, best_key = mask, key
     best = open_filled_loops(best)

@@ -6,6 +6,7 @@ import numpy as np
 
 from training.strokes import (
     clean_ends,
+    fragments,
     ink_mask,
     open_blobs,
     open_filled_loops,
@@ -116,6 +117,38 @@ def test_a_faint_digit_is_not_broken_into_dots():
     image[14:16, 10:13] = 40  # and fainter still in one place
     pieces, _ = topology(ink_mask(image))
     assert pieces == 1
+
+
+def test_a_2_or_4_keeps_the_loops_its_scan_shows_at_half_ink():
+    open_four = np.zeros((28, 28), np.uint8)
+    cv2.line(open_four, (18, 4), (7, 17), 60, 2)  # the slanted stroke, faint where ...
+    cv2.line(open_four, (18, 4), (14, 9), 255, 2)  # ... the writer lifted the pen short of
+    cv2.line(open_four, (10, 14), (7, 17), 255, 2)  # ... the stroke's end
+    cv2.line(open_four, (7, 17), (23, 17), 255, 2)  # the bar
+    cv2.line(open_four, (18, 4), (18, 25), 255, 2)  # the stem
+    assert topology(ink_mask(open_four)) == (1, 1)  # unknown digit: the faint ink closes it
+    assert topology(ink_mask(open_four, label=4)) == (1, 0)  # a 4: open, as its scan is
+    closed_four = open_four.copy()
+    cv2.line(closed_four, (18, 4), (7, 17), 255, 2)
+    assert topology(ink_mask(closed_four, label=4)) == (1, 1)
+
+
+def test_an_ink_level_that_leaves_specks_of_a_stroke_counts_as_breaking_it():
+    image = np.zeros((28, 28), np.uint8)
+    cv2.line(image, (4, 14), (13, 14), 255, 2)  # a bold stroke ...
+    cv2.line(image, (14, 14), (24, 14), 150, 1)  # ... going on faint and thin ...
+    image[14, 17] = image[14, 20] = image[14, 23] = 255  # ... where the pen pressed a little
+    bright = cv2.resize(image, (112, 112), interpolation=cv2.INTER_CUBIC) > 220
+    assert topology(bright) == (1, 0) and fragments(bright) == 4  # the specks are under MIN_AREA
+    mask = ink_mask(image)
+    assert fragments(mask) == 1 and mask[:, 4 * 22 :].any()  # the faint end is kept, whole
+
+
+def test_faint_test_digits_are_traced_whole_not_as_dots(mnist_test_set):
+    images, labels = mnist_test_set
+    for index in (3739, 6558):  # a thin 3 and a faint 6 that the brightest level cut to specks
+        traced = traced_inputs(images[index : index + 1], seed=0, labels=labels[index : index + 1])
+        assert lost_ink(images[index], traced[0]) < 0.05
 
 
 def test_clean_ends_reaches_the_stroke_ends_and_drops_corner_spurs():
