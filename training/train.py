@@ -34,9 +34,9 @@ class TrainConfig:
     negatives: int = 8000
     validation_negatives: int = 1000
     # Training digits read as the page's pen draws them (training/traced.py) in place of
-    # their scanned originals. Off by default: with the faithful tracer, 5,000 of them and 14
-    # epochs read 953 of 1,000 ZIP codes against production's 954, at 99.60 % on MNIST
-    # (README, "Performance"), and tracing costs about a minute of the notebook's 20.
+    # their scanned originals. Off by default: 5,000 of them and 14 epochs read 964 of 1,000
+    # ZIP codes, as production does, at 99.58 % on MNIST (README, "Performance"), and tracing
+    # costs about a minute of the notebook's 20.
     traced: int = 0
     seed: int = 42
     # Each taught visitor correction (training/corrections.py) counts this many times.
