@@ -40,6 +40,7 @@ HALF_INK = 128
 # scan's ink pools, so this is used only where the digit is known to have a loop it lacks.
 BLOB = 2.0
 UPSCALE = 4  # skeletons are traced on 112x112 enlargements of the 28x28 digits
+MIN_PIXELS = MIN_AREA * UPSCALE * UPSCALE  # MIN_AREA at the traced size
 # Side branches reaching less far than this many stroke half-widths are artefacts of thinning,
 # not strokes (clean_ends).
 SPUR_REACH = 1.5
@@ -87,23 +88,30 @@ def thin(mask: np.ndarray) -> np.ndarray:
     return thin_batch(mask[np.newaxis])[0]
 
 
-def topology(mask: np.ndarray) -> tuple[int, int]:
-    """(pieces, holes) of a boolean ink mask, ignoring specks and pinholes under MIN_AREA."""
-    min_area = MIN_AREA * UPSCALE * UPSCALE
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    pieces = int(np.sum(stats[1:, cv2.CC_STAT_AREA] >= min_area))
+def _piece_areas(mask: np.ndarray) -> np.ndarray:
+    """The pixel areas of a boolean mask's 8-connected pieces of ink, specks included."""
+    stats = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)[2]
+    return stats[1:, cv2.CC_STAT_AREA]
+
+
+def holes(mask: np.ndarray) -> int:
+    """How many loops a boolean ink mask closes, ignoring pinholes under MIN_AREA."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats((~mask).astype(np.uint8),
                                                                connectivity=4)
     border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     enclosed = np.setdiff1d(np.arange(1, count), border)
-    holes = int(np.sum(stats[enclosed, cv2.CC_STAT_AREA] >= min_area))
-    return pieces, holes
+    return int(np.sum(stats[enclosed, cv2.CC_STAT_AREA] >= MIN_PIXELS))
+
+
+def topology(mask: np.ndarray) -> tuple[int, int]:
+    """(pieces, holes) of a boolean ink mask, ignoring specks and pinholes under MIN_AREA."""
+    return int(np.sum(_piece_areas(mask) >= MIN_PIXELS)), holes(mask)
 
 
 def fragments(mask: np.ndarray) -> int:
     """How many bits of ink a boolean mask is in, specks included: at an ink level that breaks
     a faint stroke, its bits under MIN_AREA are parts of the stroke, not noise."""
-    return cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)[0] - 1
+    return len(_piece_areas(mask))
 
 
 def ink_mask(image: np.ndarray, label: int | None = None) -> np.ndarray:
@@ -120,15 +128,14 @@ def ink_mask(image: np.ndarray, label: int | None = None) -> np.ndarray:
     """
     size = (image.shape[1] * UPSCALE, image.shape[0] * UPSCALE)
     enlarged = cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
-    most_loops = LOOPS.get(label, MAX_LOOPS)
-    if label in EITHER_LOOPS:
-        most_loops = min(topology(enlarged > HALF_INK)[1], MAX_LOOPS)
+    most_loops = (min(holes(enlarged > HALF_INK), MAX_LOOPS) if label in EITHER_LOOPS
+                  else LOOPS.get(label, MAX_LOOPS))
     best, best_key = np.zeros(enlarged.shape, bool), None  # no ink at any level: none
     for threshold in THRESHOLDS:
         mask = enlarged > threshold
-        pieces, holes = topology(mask)
-        key = (-fragments(mask), min(holes, most_loops), threshold)
-        if pieces and (best_key is None or key > best_key):
+        areas = _piece_areas(mask)  # one labelling gives the pieces and the fragments
+        key = (-len(areas), min(holes(mask), most_loops), threshold)
+        if np.any(areas >= MIN_PIXELS) and (best_key is None or key > best_key):
             best, best_key = mask, key
     best = open_filled_loops(best)
     return open_blobs(best, most_loops) if label in LOOPS else best
@@ -162,7 +169,7 @@ def open_blobs(mask: np.ndarray, loops: int) -> np.ndarray:
     depth, half_width = _depth_and_half_width(mask)
     if not half_width:
         return mask
-    for _ in range(loops - topology(mask)[1]):
+    for _ in range(loops - holes(mask)):
         core = (depth > BLOB * half_width).astype(np.uint8)
         if not core.any():
             break
