@@ -11,6 +11,7 @@ real user.
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import numpy as np
 
@@ -24,6 +25,12 @@ from training.traced import (
 )
 
 PAD_CSS = (720, PAD_HEIGHT_CSS)  # the number pad, CSS px (frontend/static/css/app.css: 3:1)
+
+
+class WrittenNumber(NamedTuple):
+    drawing: np.ndarray  # RGBA (H, W, 4) uint8, as the number pad posts it
+    number: str  # what was written
+    picks: np.ndarray  # the indices of its digits in the MNIST test set
 
 
 @functools.cache
@@ -59,13 +66,13 @@ def zip_code_drawing(images: list[np.ndarray], labels: list[int], rng: np.random
 
 
 def zip_code_set(images: np.ndarray, labels: np.ndarray, count: int, seed: int = 0,
-                 length: int = 5) -> list[tuple[np.ndarray, str]]:
-    """``count`` numbers of ``length`` random MNIST test digits: (RGBA drawing, the number)."""
+                 length: int = 5) -> list[WrittenNumber]:
+    """``count`` numbers of ``length`` random MNIST test digits."""
     rng = np.random.default_rng(seed)
     drawings = []
     for _ in range(count):
         picks = rng.integers(0, len(images), length)
         digits = [int(labels[i]) for i in picks]
         drawing = zip_code_drawing([images[i] for i in picks], digits, rng)
-        drawings.append((drawing, "".join(map(str, digits))))
+        drawings.append(WrittenNumber(drawing, "".join(map(str, digits)), picks))
     return drawings
