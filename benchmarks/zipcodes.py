@@ -26,6 +26,7 @@ from backend.runtime import Classifier, load_classifier
 from backend.segment import TooManyMarks, segment_digits
 from tests.servers import REPO_ROOT
 from tests.zipcodes import WrittenNumber, zip_code_set
+from training.data import to_model_input
 from training.traced import lost_ink, traced_inputs
 
 MAX_DIGITS = 20
@@ -54,8 +55,8 @@ def read_from_scans(contract: ModelContract, classifier: Classifier, images: np.
     """How many ``numbers`` (WrittenNumber) the model reads exactly from the MNIST scans of
     their digits, each digit read alone: pen, segmentation and preprocessing left out."""
     picked = np.unique(np.concatenate([n.picks for n in numbers]))
-    right = {int(i): contract.answer(classifier.predict(images[i] / 255.0))["digit"]
-             == int(labels[i]) for i in picked}
+    right = {int(i): contract.answer(classifier.predict(scan))["digit"] == int(labels[i])
+             for i, scan in zip(picked, to_model_input(images[picked]), strict=True)}
     return sum(all(right[int(i)] for i in n.picks) for n in numbers)
 
 
@@ -69,10 +70,10 @@ def evaluate(images, labels, count: int, seed: int, version: str | None = None) 
     drawings = zip_code_set(images, labels, count, seed)
     started = time.perf_counter()
     misses = []
-    for rgba, truth, _ in drawings:
-        got = read_number(contract, classifier, rgba)
-        if got != truth:
-            misses.append((truth, got))
+    for written in drawings:
+        got = read_number(contract, classifier, written.drawing)
+        if got != written.number:
+            misses.append((written.number, got))
     seconds = time.perf_counter() - started
     kinds = collections.Counter(
         "extra digit" if len(got) > len(truth) else
