@@ -153,7 +153,7 @@ bench: test-packages dev serve-env  ## load benchmark: three payloads and the na
 	$(DEV_PY) -m benchmarks.load
 bench-hostile: dev serve-env  ## two attackers beside a legitimate client (times, p99, peak RSS)
 	$(DEV_PY) -m benchmarks.hostile
-bench-zipcodes: dev  ## number mode on 1,000 ZIP codes written as pen strokes
+bench-zipcodes: dev  ## number mode on 1,000 ZIP codes: pen strokes, then the same numbers as scans
 	source scripts/mnist-env.sh && $(DEV_PY) -m benchmarks.zipcodes
 bench-rollout: test-packages dev serve-env  ## promote and roll back under wrk at 16 connections
 	$(DEV_PY) -m benchmarks.rollout

@@ -3,8 +3,10 @@
 Runs the backend's own number pipeline in-process (ink channel, working size, segmentation,
 normalisation, the served LiteRT model) on N five-digit numbers made of random MNIST test
 digits, and prints the share read exactly, the share with the right number of digits, the
-misses by kind, and how many of the numbers the same model reads when it is shown each
-digit's original scan instead of its pen strokes (the most that model could read here).
+misses by kind, and the same for the very same numbers written with each digit's scan pasted
+in its place instead of its pen strokes (segmentation without the pen), and how many of them
+the same model reads when it is shown each digit's scan alone (the most that model could read
+here: no pen, no segmentation).
 
     .venv/bin/python -m benchmarks.zipcodes [--count 1000] [--seed 0] [--show 10] [--version V]
 """
@@ -60,14 +62,16 @@ def read_from_scans(contract: ModelContract, classifier: Classifier, images: np.
     return sum(all(right[int(i)] for i in n.picks) for n in numbers)
 
 
-def evaluate(images, labels, count: int, seed: int, version: str | None = None) -> dict:
-    """Read ``count`` ZIP codes with ``version`` (default: the registry's production)."""
+def evaluate(images, labels, count: int, seed: int, version: str | None = None,
+             scanned: bool = False) -> dict:
+    """Read ``count`` ZIP codes with ``version`` (default: the registry's production), written
+    with the pen or (``scanned``) as pasted scans."""
     models = REPO_ROOT / "models"
     version_dir = (open_store(models).version_dir(version) if version
                    else production_dir(models))
     contract = read_contract(version_dir)
     classifier = load_classifier(version_dir, "litert", contract.file_for("litert"))
-    drawings = zip_code_set(images, labels, count, seed)
+    drawings = zip_code_set(images, labels, count, seed, scanned=scanned)
     started = time.perf_counter()
     misses = []
     for written in drawings:
@@ -102,19 +106,21 @@ def main() -> int:
         return 2
     with np.load(npz) as data:
         images, labels = data["x_test"], data["y_test"]
-    result = evaluate(images, labels, args.count, args.seed, args.version)
-    print(f"ZIP codes read exactly: {result['exact']} of {result['count']} "
-          f"({100 * result['exact'] / result['count']:.1f} %); "
-          f"{result['ms_per_number']:.2f} ms per number (segmentation + 5 predictions)")
-    print("misses by kind: " + (", ".join(f"{k} {v}" for k, v in result["kinds"].items())
-                                or "none"))
-    print(f"digits misread in numbers split into the right count: {result['wrong_digits']} of "
-          f"{result['digits']} ({100 * (1 - result['wrong_digits'] / result['digits']):.2f} % "
-          "read right)")
-    print(f"the same numbers read from their digits' MNIST scans: {result['exact_from_scans']} "
-          f"of {result['count']} (the model's own bound; the rest is lost in the pen strokes)")
-    for truth, got in result["misses"][: args.show]:
-        print(f"  wrote {truth}, read {got}")
+    for scanned, style in ((False, "written with the pen"), (True, "the same numbers as scans")):
+        result = evaluate(images, labels, args.count, args.seed, args.version, scanned)
+        print(f"ZIP codes {style}, read exactly: {result['exact']} of {result['count']} "
+              f"({100 * result['exact'] / result['count']:.1f} %); "
+              f"{result['ms_per_number']:.2f} ms per number (segmentation + 5 predictions)")
+        print("  misses by kind: " + (", ".join(f"{k} {v}" for k, v in result["kinds"].items())
+                                      or "none"))
+        print(f"  digits misread in numbers split into the right count: "
+              f"{result['wrong_digits']} of {result['digits']} "
+              f"({100 * (1 - result['wrong_digits'] / result['digits']):.2f} % read right)")
+        for truth, got in result["misses"][: args.show]:
+            print(f"    wrote {truth}, read {got}")
+    print(f"the same numbers read from their digits' MNIST scans, each digit alone: "
+          f"{result['exact_from_scans']} of {result['count']} (the model's own bound: no pen, "
+          "no segmentation)")
     lost = tracer_fidelity(images, labels)
     print(f"tracer: {lost} of {min(FIDELITY_SAMPLE, len(images))} test digits drawn alone lose "
           "more than a tenth of their ink (training/traced.py lost_ink)")
