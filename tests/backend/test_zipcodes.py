@@ -34,7 +34,7 @@ def test_zip_codes_written_as_strokes_are_split_into_the_right_digits(mnist_test
     # reads 99.30 % of the traced digits right (0.993^5 = 96.5 %); measured 964 of 1,000 (seed
     # 0; 984 when each digit is read from its scan) and 386 of these 400. The tracer before
     # training/strokes.py's clean_ends lost parts of bold digits and bounded this near 86 %;
-    # see the README.
+    # see docs/experiments.md.
     assert result["exact"] >= 0.93 * COUNT
 
 
