@@ -3,19 +3,20 @@
 The digit is enlarged UPSCALE times (a smooth interpolation, so that the ink's outline is no
 longer a staircase of 28 px squares) and cut out at the ink level that keeps its pieces and
 loops (ink_mask), with loops a bold pen filled in opened again (told which digit it is, the
-tracer knows how many loops its writer drew, LOOPS); the mask is thinned to a
-one-pixel skeleton (Zhang-Suen), whose ends are put right (clean_ends: spurs off, each end
-drawn out to where the ink ends); the skeleton is walked into polylines (from its end points
-first, then any loops), simplified and scaled to the drawing pad. Drawn with the page's round
-pen, they give back the digit's shape. Thinned at 28 px, as first done here, a bold stroke's
-skeleton bends away from the stroke and loses its ends: a bold 2 came out without its base, a
-9 without its loop.
+tracer knows how many loops its writer drew, LOOPS); the mask is thinned to a one-pixel
+skeleton (Zhang-Suen, scikit-image's skeletonize), whose ends are put right (clean_ends: spurs
+off, each end drawn out to where the ink ends); the skeleton is walked into polylines (from its
+end points first, then any loops), simplified and scaled to the drawing pad. Drawn with the
+page's round pen, they give back the digit's shape. Thinned at 28 px, as first done here, a
+bold stroke's skeleton bends away from the stroke and loses its ends: a bold 2 came out without
+its base, a 9 without its loop.
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+from skimage.morphology import skeletonize
 
 # Of 255: ink levels tried per digit. The lowest keep a faint 1 px diagonal stroke in one
 # piece once the enlargement has spread it.
@@ -45,47 +46,14 @@ MIN_PIXELS = MIN_AREA * UPSCALE * UPSCALE  # MIN_AREA at the traced size
 # not strokes (clean_ends).
 SPUR_REACH = 1.5
 SIMPLIFY = 0.2  # in 28 px units: how far a simplified path may stray from the skeleton
-NEIGHBOURS = [(-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1)]  # P2..P9
+NEIGHBOURS = [(-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1)]
 
 Path = list[tuple[int, int]]
 
 
-def thin_batch(masks: np.ndarray) -> np.ndarray:
-    """Zhang-Suen thinning of boolean images (N, H, W) to one-pixel-wide lines.
-
-    Each sub-iteration decides every pixel from the image as it was before it (the algorithm's
-    parallel form), so whole batches step together in numpy: training traces thousands of
-    digits, which a per-pixel loop would take minutes for.
-    """
-    image = np.pad(masks.astype(np.uint8), ((0, 0), (1, 1), (1, 1)))
-    height, width = masks.shape[1:]
-
-    def neighbour(dy: int, dx: int) -> np.ndarray:
-        return image[:, 1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width]
-
-    while True:
-        changed = False
-        for step in (0, 1):
-            p = [neighbour(dy, dx) for dy, dx in NEIGHBOURS]
-            count = sum(q.astype(np.int16) for q in p)
-            transitions = sum(((p[i] == 0) & (p[(i + 1) % 8] == 1)).astype(np.int16)
-                              for i in range(8))
-            if step == 0:
-                ok = (p[0] * p[2] * p[4] == 0) & (p[2] * p[4] * p[6] == 0)
-            else:
-                ok = (p[0] * p[2] * p[6] == 0) & (p[0] * p[4] * p[6] == 0)
-            centre = image[:, 1:-1, 1:-1]
-            remove = (centre == 1) & (count >= 2) & (count <= 6) & (transitions == 1) & ok
-            if remove.any():
-                centre[remove] = 0
-                changed = True
-        if not changed:
-            return image[:, 1:-1, 1:-1].astype(bool)
-
-
 def thin(mask: np.ndarray) -> np.ndarray:
-    """Zhang-Suen thinning of one boolean image."""
-    return thin_batch(mask[np.newaxis])[0]
+    """A boolean ink mask thinned to one-pixel-wide lines."""
+    return skeletonize(mask)
 
 
 def _piece_areas(mask: np.ndarray) -> np.ndarray:
@@ -180,19 +148,11 @@ def open_blobs(mask: np.ndarray, loops: int) -> np.ndarray:
     return mask
 
 
-def ink_masks(images: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
-    """uint8 (N, 28, 28) digits (and their labels, if known) -> boolean (N, 28*UPSCALE,
-    28*UPSCALE) pen-path masks."""
-    known = [None] * len(images) if labels is None else [int(label) for label in labels]
-    return np.stack([ink_mask(image, label) for image, label in zip(images, known,
-                                                                     strict=True)])
-
-
-def skeletons(images: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
-    """uint8 (N, 28, 28) digits -> their pen paths at UPSCALE times the size (clean_ends)."""
-    masks = ink_masks(images, labels)
-    return np.stack([clean_ends(s, mask) for s, mask in zip(thin_batch(masks), masks,
-                                                            strict=True)])
+def skeleton(image: np.ndarray, label: int | None = None) -> np.ndarray:
+    """uint8 (28, 28) digit (of ``label``, if known) -> its pen path at UPSCALE times the size:
+    the ink mask thinned, with its ends put right (clean_ends)."""
+    mask = ink_mask(image, label)
+    return clean_ends(thin(mask), mask)
 
 
 def _neighbours(point: tuple[int, int], pixels: set) -> list[tuple[int, int]]:
@@ -289,15 +249,14 @@ def digit_strokes(image: np.ndarray, box: tuple[float, float, float, float],
     box = (left, top, width, height) of the area to draw in; the digit keeps its aspect ratio
     and fills 70% of the box's height.
     """
-    labels = None if label is None else np.array([label])
-    return skeleton_strokes(skeletons(image[np.newaxis], labels)[0], box)
+    return skeleton_strokes(skeleton(image, label), box)
 
 
-def skeleton_strokes(skeleton: np.ndarray, box: tuple[float, float, float, float]
+def skeleton_strokes(pen_path: np.ndarray, box: tuple[float, float, float, float]
                      ) -> list[list[tuple[float, float]]]:
-    """digit_strokes for an already thinned digit (skeletons)."""
-    paths = [simplify(path, SIMPLIFY * UPSCALE) for path in trace(skeleton)]
-    rows, cols = np.nonzero(skeleton)
+    """digit_strokes for an already thinned digit (``skeleton``)."""
+    paths = [simplify(line, SIMPLIFY * UPSCALE) for line in trace(pen_path)]
+    rows, cols = np.nonzero(pen_path)
     height = rows.max() - rows.min() + 1
     left, top, width, box_height = box
     scale = 0.7 * box_height / height

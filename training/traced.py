@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from backend.preprocess import ink_from_rgba, normalise_ink
-from training.strokes import skeleton_strokes, skeletons
+from training.strokes import skeleton, skeleton_strokes
 
 STROKE_FRACTION_OF_HEIGHT = 0.07  # drawing-pad.js
 RENDER_SCALE = 0.5  # drawing-pad.js: what it posts is half the CSS size
@@ -21,7 +21,6 @@ PAD_HEIGHT_CSS = 240  # the number pad (720x240); the digit pad is as tall on a 
 HEIGHT_SHARE = (0.35, 0.9)  # of the pad's height: small and large handwriting
 # The pen's width in the posted (half-scale) pixels.
 PEN_WIDTH = PAD_HEIGHT_CSS * STROKE_FRACTION_OF_HEIGHT * RENDER_SCALE
-THIN_CHUNK = 500  # images thinned together: larger batches iterate as long as their worst
 
 Stroke = list[tuple[float, float]]
 
@@ -29,12 +28,9 @@ Stroke = list[tuple[float, float]]
 def unit_strokes(images: np.ndarray, labels: np.ndarray | None = None) -> list[list[Stroke]]:
     """The pen strokes of each uint8 (N, 28, 28) digit, in a unit box. With the digits'
     ``labels`` the tracer draws the loops each digit's writer drew (strokes.LOOPS)."""
-    strokes = []
-    for start in range(0, len(images), THIN_CHUNK):
-        chunk = slice(start, start + THIN_CHUNK)
-        strokes += [skeleton_strokes(s, (0.0, 0.0, 1.0, 1.0))
-                    for s in skeletons(images[chunk], None if labels is None else labels[chunk])]
-    return strokes
+    known = [None] * len(images) if labels is None else [int(label) for label in labels]
+    return [skeleton_strokes(skeleton(image, label), (0.0, 0.0, 1.0, 1.0))
+            for image, label in zip(images, known, strict=True)]
 
 
 def paint(strokes: list[Stroke], size: tuple[int, int], line_width: float) -> np.ndarray:

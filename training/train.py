@@ -35,8 +35,8 @@ class TrainConfig:
     validation_negatives: int = 1000
     # Training digits read as the page's pen draws them (training/traced.py) in place of
     # their scanned originals. Off by default: 5,000 of them and 14 epochs read 964 of 1,000
-    # ZIP codes, as production does, at 99.58 % on MNIST (docs/experiments.md), and tracing
-    # costs about a minute of the notebook's 20.
+    # ZIP codes, as production did (the tracer's earlier thinning), at 99.58 % on MNIST
+    # (docs/experiments.md), and tracing 5,000 costs about 20 s of the notebook's 20 minutes.
     traced: int = 0
     seed: int = 42
     # Each taught visitor correction (training/corrections.py) counts this many times.

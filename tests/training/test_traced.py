@@ -11,7 +11,6 @@ from training.strokes import (
     open_blobs,
     open_filled_loops,
     thin,
-    thin_batch,
     topology,
 )
 from training.traced import lost_ink, traced_inputs, unit_strokes
@@ -27,13 +26,6 @@ def test_thinning_leaves_one_pixel_wide_lines_inside_the_ink():
     blocks = skeleton[:-1, :-1] & skeleton[1:, :-1] & skeleton[:-1, 1:] & skeleton[1:, 1:]
     assert not blocks.any()  # no 2x2 square left anywhere: one pixel wide
     assert skeleton[:, 7:21].any(axis=0).all() and skeleton[6:21].any(axis=1).all()  # both bars
-
-
-def test_a_batch_thins_each_image_as_alone(mnist_test_set):
-    images = mnist_test_set[0][:40] > 100
-    together = thin_batch(images)
-    for image, skeleton in zip(images, together, strict=True):
-        assert (thin(image) == skeleton).all()
 
 
 def test_every_test_digit_of_a_sample_gives_strokes_in_the_unit_box(mnist_test_set):
