@@ -28,6 +28,7 @@ from backend.feedback.api import get_store
 from backend.feedback.records import STATUSES, Correction
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+TOKEN_EXTENSION = "mnist_admin_token"
 PAGE_SIZE = 100
 
 PAGE = """<!doctype html>
@@ -58,13 +59,17 @@ Show: <a href="?">all</a>
 
 
 def init_app(app: Flask, token: str) -> None:
-    app.extensions["mnist_admin_token"] = token
+    app.extensions[TOKEN_EXTENSION] = token
     app.register_blueprint(bp)
+
+
+def admin_token() -> str:
+    return current_app.extensions[TOKEN_EXTENSION]
 
 
 @bp.before_request
 def authenticate() -> Response | None:
-    token = current_app.extensions["mnist_admin_token"]
+    token = admin_token()
     given = request.authorization.password if request.authorization else None
     if given is None or not hmac.compare_digest(given.encode(), token.encode()):
         return Response("authentication required\n", 401,
@@ -73,8 +78,7 @@ def authenticate() -> Response | None:
 
 
 def csrf_token() -> str:
-    token = current_app.extensions["mnist_admin_token"].encode()
-    return hmac.new(token, b"feedback review form", hashlib.sha256).hexdigest()
+    return hmac.new(admin_token().encode(), b"feedback review form", hashlib.sha256).hexdigest()
 
 
 def thumbnail(correction: Correction) -> str:
